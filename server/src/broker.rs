@@ -29,10 +29,15 @@ pub trait Broker: Send + Sync + 'static {
     async fn unwatch(&self, room_id: &str);
     /// Of these (member, instance) pairs, which instances are dead.
     async fn lost_instances(&self, members: &[(String, String)]) -> Vec<String>;
-    /// Whether this instance still owns the room (false: stop the actor).
-    async fn still_owner(&self, room_id: &str) -> bool;
-    /// The room's actor ended (retention over): forget it.
+    /// Periodic upkeep by the room's actor: keep ownership, re-store what an
+    /// outage lost. Returns whether this instance still owns the room (false: stop).
+    async fn maintain(&self, room: &Room) -> bool;
+    /// Save the room's whole state now (before handing it over).
+    async fn persist(&self, room: &Room);
+    /// The room's actor ended (retention over): forget it everywhere.
     async fn dropped(&self, hub: &Arc<Hub>, room_id: &str);
+    /// The room's actor stopped here; another instance may host it now.
+    async fn released(&self, hub: &Arc<Hub>, room_id: &str);
     /// Whether the broker can serve (for /readyz).
     fn ready(&self) -> bool;
 }
@@ -83,9 +88,13 @@ impl Broker for MemoryBroker {
         Vec::new()
     }
 
-    async fn still_owner(&self, _room_id: &str) -> bool {
+    async fn maintain(&self, _room: &Room) -> bool {
         true
     }
+
+    async fn persist(&self, _room: &Room) {}
+
+    async fn released(&self, _hub: &Arc<Hub>, _room_id: &str) {}
 
     async fn dropped(&self, _hub: &Arc<Hub>, room_id: &str) {
         self.metas.remove(room_id);

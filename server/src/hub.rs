@@ -50,6 +50,8 @@ pub enum RoomCmd {
     InstancesLost {
         instances: Vec<String>,
     },
+    /// Save everything and stop hosting the room here (shutdown: another instance takes over).
+    Release,
 }
 
 /// One frame (serialized once) or control, for an audience.
@@ -57,6 +59,11 @@ pub enum RoomCmd {
 pub enum Delivery {
     Frame {
         audience: Audience,
+        /// The room seq, for events (kept in history); none for replies.
+        seq: Option<u64>,
+        /// True when the frame changes no lasting room state worth saving at
+        /// once (chat, reactions, replies): snapshots of those can wait a moment.
+        light: bool,
         text: Utf8Bytes,
     },
     Control(Control),
@@ -114,13 +121,14 @@ pub struct Hub {
 impl Hub {
     pub fn new(
         cfg: Config,
+        instance: String,
         crisis: Vec<CrisisResource>,
         broker: Arc<dyn Broker>,
         metrics: Arc<Metrics>,
     ) -> Arc<Hub> {
         Arc::new(Hub {
             cfg,
-            instance: uuid::Uuid::new_v4().simple().to_string(),
+            instance,
             metrics,
             crisis,
             broker,
@@ -184,12 +192,27 @@ impl Hub {
         self.metrics.rooms.fetch_add(1, Relaxed);
         let hub = self.clone();
         tokio::spawn(async move {
-            run_actor(hub.clone(), room, rx).await;
+            let end = run_actor(hub.clone(), room, rx).await;
             hub.actors.remove(&id);
             hub.metrics.rooms.fetch_sub(1, Relaxed);
-            hub.broker.dropped(&hub, &id).await;
+            match end {
+                ActorEnd::Expired => hub.broker.dropped(&hub, &id).await,
+                ActorEnd::Released => hub.broker.released(&hub, &id).await,
+            }
         });
         tx
+    }
+
+    /// Hand every room hosted here to other instances (graceful shutdown).
+    pub async fn release_all(&self) {
+        let actors: Vec<_> = self.actors.iter().map(|a| a.value().clone()).collect();
+        for a in &actors {
+            let _ = a.send(RoomCmd::Release).await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while !self.actors.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn actor(&self, room_id: &str) -> Option<mpsc::Sender<RoomCmd>> {
@@ -300,7 +323,7 @@ impl Hub {
                         let _ = s.tx.try_send(Outgoing::Close(*code, reason.clone()));
                     }
                 }
-                Delivery::Frame { audience, text } => {
+                Delivery::Frame { audience, text, .. } => {
                     for s in sessions.iter() {
                         let to_me = match audience {
                             Audience::Conn(c) => &s.conn == c,
@@ -334,6 +357,15 @@ impl Hub {
                 Out::Frame { audience, msg } => match serde_json::to_string(&msg) {
                     Ok(t) => Some(Delivery::Frame {
                         audience,
+                        seq: match msg {
+                            ServerMsg::Event { seq, .. } => Some(seq),
+                            _ => None,
+                        },
+                        light: !matches!(
+                            msg,
+                            ServerMsg::Event { ref event, .. }
+                                if !matches!(event, Event::Chat { .. } | Event::Reaction { .. })
+                        ),
                         text: Utf8Bytes::from(t),
                     }),
                     Err(e) => {
@@ -396,11 +428,20 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) {
                 room.instance_lost(&i, now);
             }
         }
+        RoomCmd::Release => {}
     }
 }
 
+/// Why a room's actor stopped.
+enum ActorEnd {
+    /// Retention is over: the room is gone for good.
+    Expired,
+    /// Ownership moved to another instance (or this one is shutting down).
+    Released,
+}
+
 /// The life of a room on its owning instance.
-async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd>) {
+async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd>) -> ActorEnd {
     let id = room.info().id.clone();
     let retention = Duration::from_secs(hub.cfg.retention_mins * 60);
     let mut last_meta = meta_of(&room);
@@ -416,17 +457,29 @@ async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd
         let far = tokio::time::Instant::now() + Duration::from_secs(3600);
         tokio::select! {
             cmd = rx.recv() => {
-                let Some(cmd) = cmd else { break };
+                let Some(cmd) = cmd else { return ActorEnd::Released };
                 let now = now_ms();
+                let mut release = matches!(cmd, RoomCmd::Release);
                 apply(&mut room, cmd, now);
                 // Drain what is already queued: one flush (one publish) per burst.
                 let mut n = 0;
-                while n < 256 {
+                while n < 256 && !release {
                     match rx.try_recv() {
-                        Ok(cmd) => apply(&mut room, cmd, now),
+                        Ok(cmd) => {
+                            release = matches!(cmd, RoomCmd::Release);
+                            apply(&mut room, cmd, now);
+                        }
                         Err(_) => break,
                     }
                     n += 1;
+                }
+                if release {
+                    let out = room.take_output();
+                    if !out.is_empty() {
+                        hub.broker.publish(&hub, &room, Arc::new(Hub::serialize(out))).await;
+                    }
+                    hub.broker.persist(&room).await;
+                    return ActorEnd::Released;
                 }
             }
             _ = tokio::time::sleep_until(next.unwrap_or(far)), if next.is_some() => {
@@ -437,9 +490,9 @@ async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd
                 if !lost.is_empty() {
                     apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
                 }
-                if !hub.broker.still_owner(&id).await {
+                if !hub.broker.maintain(&room).await {
                     tracing::warn!(room = %id, "lost room ownership; stopping actor");
-                    return;
+                    return ActorEnd::Released;
                 }
                 let closed = room.info().status == RoomStatus::Closed;
                 if room.member_count() > 0 && !closed {
@@ -448,7 +501,7 @@ async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd
                 let limit = if closed { retention } else { Duration::from_secs(24 * 3600).max(retention) };
                 if idle_since.elapsed() > limit {
                     tracing::info!(room = %id, "room retention over; dropping it");
-                    break;
+                    return ActorEnd::Expired;
                 }
             }
         }

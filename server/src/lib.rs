@@ -11,6 +11,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod redis_broker;
 pub mod room;
 pub mod session;
 
@@ -55,9 +56,23 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     init_tracing(&cfg.log_format);
     let crisis = load_crisis(&cfg)?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let broker: Arc<dyn broker::Broker> = Arc::new(broker::MemoryBroker::default());
-    let mode = "in-memory";
-    let hub = hub::Hub::new(cfg.clone(), crisis, broker, metrics);
+    let instance = uuid::Uuid::new_v4().simple().to_string();
+    let (hub, mode) = match &cfg.redis_url {
+        None => {
+            let broker = Arc::new(broker::MemoryBroker::default());
+            let hub = hub::Hub::new(cfg.clone(), instance, crisis, broker, metrics);
+            (hub, "in-memory")
+        }
+        Some(url) => {
+            let (broker, pushes) =
+                redis_broker::RedisBroker::connect(url, instance.clone(), metrics.clone())
+                    .await
+                    .context("--redis-url")?;
+            let hub = hub::Hub::new(cfg.clone(), instance, crisis, broker.clone(), metrics);
+            broker.start(&hub, pushes);
+            (hub, "redis")
+        }
+    };
     let app = http::router(hub.clone());
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await
@@ -81,6 +96,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             while hub.local_conn_count() > 0 && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            // Hand the rooms hosted here to the other instances (state saved first).
+            hub.release_all().await;
         }
     };
     axum::serve(

@@ -188,6 +188,10 @@ pub struct Room {
     removed_tokens: BTreeSet<String>,
     removed_addrs: BTreeSet<String>,
     removed_members: BTreeSet<String>,
+    /// Members who dropped out (grace over, or their instance died): they may
+    /// still resume with their token and come back as themselves.
+    #[serde(default)]
+    departed: VecDeque<MemberRec>,
     messages: VecDeque<ChatMessage>,
     timers: Vec<Timer>,
     energizer: Option<EnergizerRun>,
@@ -201,6 +205,8 @@ pub struct Room {
     invites: Vec<(String, String)>,
     seq: u64,
     epoch: String,
+    /// Kept apart from snapshots: the Redis broker stores it as a stream.
+    #[serde(skip)]
     history: VecDeque<HistEntry>,
     created_at: Millis,
     opened_at: Option<Millis>,
@@ -323,6 +329,7 @@ impl Room {
             removed_tokens: BTreeSet::new(),
             removed_addrs: BTreeSet::new(),
             removed_members: BTreeSet::new(),
+            departed: VecDeque::new(),
             messages: VecDeque::new(),
             timers: Vec::new(),
             energizer: None,
@@ -362,6 +369,49 @@ impl Room {
     pub fn new_epoch(&mut self) {
         self.epoch = new_id();
         self.history.clear();
+    }
+
+    /// After loading a snapshot on another instance: put back the event history
+    /// kept beside it (`(seq, audience, frame)`, oldest first). Events newer than
+    /// the snapshot are re-applied to what they change (seq, recent messages).
+    /// If the history does not reach the snapshot, it was lost: new epoch, so
+    /// resuming clients get a fresh snapshot and an explicit `history_reset`.
+    pub fn restore(&mut self, entries: Vec<(u64, Audience, ServerMsg)>) {
+        let snap = self.seq;
+        let last = entries.last().map(|e| e.0).unwrap_or(0);
+        if entries.is_empty() || last < snap {
+            if snap > 0 {
+                self.new_epoch();
+            }
+            return;
+        }
+        for (seq, _, msg) in &entries {
+            if *seq <= snap {
+                continue;
+            }
+            if let ServerMsg::Event { event, .. } = msg {
+                match event {
+                    Event::Chat { message } => {
+                        self.messages.push_back(message.clone());
+                        while self.messages.len() > self.limits.recent_messages {
+                            self.messages.pop_front();
+                        }
+                    }
+                    Event::MessageDeleted { message_id } => {
+                        self.messages.retain(|m| &m.id != message_id)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.seq = last;
+        self.history = entries
+            .into_iter()
+            .map(|(seq, audience, msg)| HistEntry { seq, audience, msg })
+            .collect();
+        while self.history.len() > self.limits.history {
+            self.history.pop_front();
+        }
     }
     pub fn member_count(&self) -> u32 {
         self.members.len() as u32
@@ -583,6 +633,21 @@ impl Room {
             if self.removed_members.contains(&r.member_id) {
                 return err(ErrorCode::Removed, "you were removed from this session");
             }
+            if let Some(d) = self.departed.iter().position(|m| m.id == r.member_id) {
+                if !secret_matches(&r.token, &self.departed[d].token_hash) {
+                    return err(ErrorCode::BadResume, "resume token does not match");
+                }
+                // Back as themselves: into the roster again, then the missed events.
+                let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
+                rec.conn = None;
+                rec.disconnected_at = None;
+                let member = rec.view();
+                self.members.push(rec);
+                self.emit(Audience::All, Event::MemberJoined { member }, now);
+                let i = self.members.len() - 1;
+                self.resume(i, ctx, r, now);
+                return Ok(());
+            }
             // Unknown member (left long ago, or history lost): join afresh below.
         }
         let name = clean_name(name, self.limits.max_name)?;
@@ -772,23 +837,23 @@ impl Room {
         }
     }
 
-    /// Every member connected through `instance` is gone (the instance died).
+    /// Every member connected through `instance` is gone (the instance died):
+    /// they leave the roster at once (no ghosts) and may still resume.
     pub fn instance_lost(&mut self, instance: &str, now: Millis) {
-        let conns: Vec<ConnId> = self
+        self.pending.retain(|p| p.instance != instance);
+        let gone: Vec<String> = self
             .members
             .iter()
-            .filter(|m| m.instance == instance)
-            .filter_map(|m| m.conn.clone())
-            .chain(
-                self.pending
-                    .iter()
-                    .filter(|p| p.instance == instance)
-                    .map(|p| p.conn.clone()),
-            )
+            .filter(|m| m.instance == instance && m.online())
+            .map(|m| m.id.clone())
             .collect();
-        for c in conns {
-            self.disconnect(&c, now);
+        for id in gone {
+            if let Some(i) = self.idx(&id) {
+                self.members[i].conn = None;
+                self.remove_member(i, LeaveReason::Disconnected, now);
+            }
         }
+        self.waiting_changed(now);
     }
 
     fn remove_member(&mut self, i: usize, reason: LeaveReason, now: Millis) {
@@ -825,6 +890,11 @@ impl Room {
             self.removed_members.insert(m.id.clone());
             if let Some(a) = m.addr_hash {
                 self.removed_addrs.insert(a);
+            }
+        } else if reason == LeaveReason::Disconnected {
+            self.departed.push_back(m);
+            while self.departed.len() > 500 {
+                self.departed.pop_front();
             }
         }
         self.check_moderation(now);

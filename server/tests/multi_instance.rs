@@ -1,0 +1,376 @@
+//! Several instances as one: real `huddle` processes sharing a real
+//! `redis-server` that each test starts itself on a free port.
+
+mod common;
+
+use common::*;
+use huddle_protocol::*;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` of our own, on a free loopback port; killed on drop.
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut r = Redis { port, child: None };
+        r.restart();
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Start (again) on the same port, with nothing kept from before.
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Wait up to `secs` for a frame matching `pred` (longer than the harness's default).
+async fn wait_for(c: &mut Client, secs: u64, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match c.next_within(left).await {
+            Ok(m) if pred(&m) => return m,
+            Ok(_) => {}
+            Err(e) => panic!("[{}] no matching frame within {secs} s: {e:?}", c.name),
+        }
+    }
+}
+
+const FAST: &[&str] = &["--rate-per-sec", "2000", "--rate-burst", "2000"];
+
+async fn instance(redis: &Redis, extra: &[&str]) -> Server {
+    let url = redis.url();
+    let mut args = vec!["--redis-url", url.as_str()];
+    args.extend_from_slice(FAST);
+    args.extend_from_slice(extra);
+    Server::start_with(&args).await
+}
+
+fn roster_ids(frames: &[ServerMsg], start: &[Member]) -> Vec<String> {
+    let mut ids: Vec<String> = start.iter().map(|m| m.id.clone()).collect();
+    for e in events(frames) {
+        match e {
+            Event::MemberJoined { member } if !ids.contains(&member.id) => {
+                ids.push(member.id.clone())
+            }
+            Event::MemberLeft { member_id, .. } => ids.retain(|i| i != member_id),
+            _ => {}
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_are_one_server() {
+    let redis = Redis::start();
+    let a = instance(&redis, &[]).await;
+    let b = instance(&redis, &[]).await;
+    let room = a.group("Across instances").await;
+    // The room made on A is visible through B.
+    let info = b.get(&format!("/api/rooms/{}", room.room_id)).await;
+    assert_eq!(info.status, 200, "{}", info.body);
+
+    let mut fac = a.client().await;
+    fac.join(&room.room_id, "Fac", Some(&room.facilitator_key))
+        .await;
+    let mut pb = b.client().await;
+    let wb = pb.join_ready(&room.room_id, "OnB").await;
+    let mut pa = a.client().await;
+    pa.join_ready(&room.room_id, "OnA").await;
+    let _ = pb.barrier().await;
+    let _ = fac.barrier().await;
+
+    // Roster: the union of both instances, the same on each side.
+    assert_eq!(wb.room.roster.len(), 2, "B's welcome lists A's facilitator");
+    let ra = roster_ids(&pa.seen, &[]);
+    assert!(ra.is_empty() || ra.len() <= 3);
+
+    // 1,000 messages from both sides arrive on both sides in the same seq order.
+    let n = 500;
+    let sa = tokio::spawn(async move {
+        for i in 0..n {
+            pa.send(&ClientMsg::Chat {
+                text: format!("a{i}"),
+            })
+            .await;
+        }
+        pa
+    });
+    let sb = tokio::spawn(async move {
+        for i in 0..n {
+            pb.send(&ClientMsg::Chat {
+                text: format!("b{i}"),
+            })
+            .await;
+        }
+        pb
+    });
+    let mut pa = sa.await.unwrap();
+    let mut pb = sb.await.unwrap();
+    async fn collect(c: &mut Client, n: usize) -> Vec<(u64, String)> {
+        let start = c.seen.len();
+        {
+            let mut got = 0;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while got < 2 * n && Instant::now() < deadline {
+                if let Ok(ServerMsg::Event {
+                    event: Event::Chat { .. },
+                    ..
+                }) = c.next_within(Duration::from_secs(5)).await
+                {
+                    got += 1;
+                }
+            }
+            c.seen[start..]
+                .iter()
+                .filter_map(|m| match m {
+                    ServerMsg::Event {
+                        seq,
+                        event: Event::Chat { message },
+                        ..
+                    } => Some((*seq, message.text.clone())),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        }
+    }
+    let on_a = collect(&mut pa, n).await;
+    let on_b = collect(&mut pb, n).await;
+    let on_f = collect(&mut fac, n).await;
+    assert_eq!(on_a.len(), 2 * n, "A got every message once");
+    assert_eq!(on_b.len(), 2 * n, "B got every message once");
+    assert_eq!(on_a, on_b, "same messages in the same seq order on A and B");
+    assert_eq!(on_a, on_f);
+    // Each side's own messages stay in the order they were sent.
+    let a_order: Vec<_> = on_a.iter().filter(|(_, t)| t.starts_with('a')).collect();
+    for (i, (_, t)) in a_order.iter().enumerate() {
+        assert_eq!(*t, format!("a{i}"));
+    }
+
+    // A timer started on A expires once, seen on both.
+    fac.send(&ClientMsg::TimerStart {
+        name: "Round".into(),
+        duration_secs: 1,
+    })
+    .await;
+    for c in [&mut pa, &mut pb] {
+        c.recv_event(|e| matches!(e, Event::TimerExpired { .. }))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for c in [&mut pa, &mut pb] {
+        let _ = c.barrier().await;
+        let expired = events(&c.seen)
+            .iter()
+            .filter(|e| matches!(e, Event::TimerExpired { .. }))
+            .count();
+        assert_eq!(expired, 1, "exactly one timer_expired on each side");
+    }
+
+    // Highlights are the same everywhere.
+    let msg_id = match events(&pb.seen).iter().rev().find_map(|e| match e {
+        Event::Chat { message } => Some(message.id.clone()),
+        _ => None,
+    }) {
+        Some(id) => id,
+        None => panic!("no chat seen"),
+    };
+    fac.send(&ClientMsg::Highlight {
+        tag: HighlightTag::Consensus,
+        message_id: Some(msg_id.clone()),
+        text: None,
+    })
+    .await;
+    let (_, ha) = pa
+        .recv_event(|e| matches!(e, Event::Highlight { .. }))
+        .await;
+    let (_, hb) = pb
+        .recv_event(|e| matches!(e, Event::Highlight { .. }))
+        .await;
+    assert_eq!(ha, hb);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_instance_members_leave_and_resume_elsewhere() {
+    let redis = Redis::start();
+    let mut a = instance(&redis, &[]).await;
+    let b = instance(&redis, &[]).await;
+    let room = a.group("Failover").await;
+    // The room is hosted on A (it was created there); people on both.
+    let mut fac = b.client().await;
+    fac.join(&room.room_id, "Fac", Some(&room.facilitator_key))
+        .await;
+    let mut on_a = a.client().await;
+    let wa = on_a.join_ready(&room.room_id, "OnA").await;
+    let mut on_b = b.client().await;
+    on_b.join_ready(&room.room_id, "OnB").await;
+    let _ = fac.barrier().await;
+    let _ = on_a.barrier().await;
+    let a_id = wa.you.member_id.clone();
+    let you = on_a.me.clone().expect("joined");
+    let (last, epoch) = (on_a.last_seq, on_a.epoch.clone());
+    drop(on_a);
+
+    let killed = Instant::now();
+    a.kill_hard();
+    // A's member vanishes from B's roster in time (one member_left, no ghost).
+    let left = match wait_for(&mut on_b, 15, |m| {
+        matches!(m, ServerMsg::Event { event: Event::MemberLeft { member_id, .. }, .. } if *member_id == a_id)
+    })
+    .await
+    {
+        ServerMsg::Event { event, .. } => event,
+        _ => unreachable!(),
+    };
+    assert!(matches!(
+        left,
+        Event::MemberLeft {
+            reason: LeaveReason::Disconnected,
+            ..
+        }
+    ));
+    eprintln!("member left B's roster {:?} after the kill", killed.elapsed());
+
+    // Meanwhile the room goes on (hosted by B now).
+    let mut missed = Vec::new();
+    for i in 0..5 {
+        let m = on_b.chat(&format!("while you were away {i}")).await;
+        missed.push(m.text);
+    }
+    // A's member comes back through B with its resume token: exactly what it missed.
+    let mut back = b.client().await;
+    let (before, end) = back
+        .resume(&room.room_id, "OnA", &you, last, &epoch)
+        .await;
+    assert!(
+        matches!(end, ServerMsg::Resumed { .. }),
+        "expected resumed, got {end:?}"
+    );
+    assert_eq!(chat_texts(&before), missed, "every missed message, once, in order");
+    // And it is in the roster again, as itself.
+    assert!(events(&before)
+        .iter()
+        .any(|e| matches!(e, Event::MemberJoined { member } if member.id == a_id)));
+    let lefts = events(&on_b.seen)
+        .iter()
+        .filter(|e| matches!(e, Event::MemberLeft { member_id, .. } if *member_id == a_id))
+        .count();
+    assert_eq!(lefts, 1, "one leave event per change, no duplicates");
+    back.chat("I'm back").await;
+    on_b.recv_event(|e| matches!(e, Event::Chat { message } if message.text == "I'm back"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_is_survived() {
+    let mut redis = Redis::start();
+    let a = instance(&redis, &[]).await;
+    let b = instance(&redis, &[]).await;
+    let room = a.group("Outage").await;
+    let mut fac = a.client().await;
+    fac.join(&room.room_id, "Fac", Some(&room.facilitator_key))
+        .await;
+    let mut pb = b.client().await;
+    pb.join_ready(&room.room_id, "OnB").await;
+    fac.chat("before").await;
+    pb.recv_event(|e| matches!(e, Event::Chat { message } if message.text == "before"))
+        .await;
+
+    redis.kill();
+    // Members hear about it; readiness turns unhealthy; nobody crashes.
+    let notice = wait_for(&mut pb, 15, |m| {
+        matches!(m, ServerMsg::Notice { code, .. } if code == "degraded")
+    })
+    .await;
+    eprintln!("member on B saw: {notice:?}");
+    assert_eq!(b.get("/readyz").await.status, 503);
+    assert_eq!(a.get("/healthz").await.status, 200);
+    // The facilitator (on the hosting instance) keeps talking meanwhile.
+    fac.chat("during the outage").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    redis.restart();
+    // Recovery without a restart: readiness, notice, fan-out.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while b.get("/readyz").await.status != 200 {
+        assert!(Instant::now() < deadline, "B never became ready again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for(&mut pb, 15, |m| {
+        matches!(m, ServerMsg::Notice { code, .. } if code == "recovered")
+    })
+    .await;
+    // What was said during the outage arrives, then new messages flow both ways.
+    pb.recv_event(
+        |e| matches!(e, Event::Chat { message } if message.text == "during the outage"),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        pb.send(&ClientMsg::Chat {
+            text: "after".into(),
+        })
+        .await;
+        let got = fac
+            .try_recv(Duration::from_secs(1))
+            .await
+            .is_some_and(|m| matches!(m, ServerMsg::Event { event: Event::Chat { ref message }, .. } if message.text == "after"));
+        if got {
+            break;
+        }
+        if Instant::now() > deadline {
+            let tail = |c: &Client| format!("{:#?}", &c.seen[c.seen.len().saturating_sub(8)..]);
+            panic!(
+                "messages did not flow after recovery\nB member saw: {}\nfacilitator saw: {}",
+                tail(&pb),
+                tail(&fac)
+            );
+        }
+    }
+    eprintln!(
+        "member on B saw during the outage: {:?}",
+        pb.seen
+            .iter()
+            .filter(|m| matches!(m, ServerMsg::Notice { .. }))
+            .collect::<Vec<_>>()
+    );
+}
