@@ -5,61 +5,7 @@ mod common;
 
 use common::*;
 use huddle_protocol::*;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A `redis-server` of our own, on a free loopback port; killed on drop.
-struct Redis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let mut r = Redis { port, child: None };
-        r.restart();
-        r
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Start (again) on the same port, with nothing kept from before.
-    fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/test installs it)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// Wait up to `secs` for a frame matching `pred` (longer than the harness's default).
 async fn wait_for(c: &mut Client, secs: u64, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
@@ -373,4 +319,154 @@ async fn redis_outage_is_survived() {
             .filter(|m| matches!(m, ServerMsg::Notice { .. }))
             .collect::<Vec<_>>()
     );
+}
+
+/// Recovery that tells the truth: when history is lost (Redis flushed, then
+/// the hosting instance dies), a resuming client gets a fresh snapshot and an
+/// explicit `history_reset`, never a silent gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_history_is_announced_with_history_reset() {
+    let redis = Redis::start();
+    let mut a = instance(&redis, &[]).await;
+    let b = instance(&redis, &[]).await;
+    let room = a.group("Epochs").await;
+    let mut fac = b.client().await;
+    fac.join(&room.room_id, "Fac", Some(&room.facilitator_key))
+        .await;
+    let mut m = b.client().await;
+    m.join_ready(&room.room_id, "Member").await;
+    fac.chat("said before the flush").await;
+    let _ = m.barrier().await;
+    let (you, last, epoch) = (m.me.clone().unwrap(), m.last_seq, m.epoch.clone());
+    drop(m);
+
+    // History is lost: Redis is flushed, then the hosting instance dies.
+    let mut con = std::net::TcpStream::connect(("127.0.0.1", redis.port)).unwrap();
+    std::io::Write::write_all(&mut con, b"FLUSHALL\r\n").unwrap();
+    let mut buf = [0u8; 16];
+    let _ = std::io::Read::read(&mut con, &mut buf);
+    // Give A time to store the room again (its lease is renewed every 2 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    a.kill_hard();
+
+    // B takes the room over (after A's lease lapses) and answers the resume.
+    let mut back = b.client().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let w = loop {
+        back.send(&ClientMsg::Join {
+            v: PROTOCOL_VERSION,
+            room_id: room.room_id.clone(),
+            name: "Member".into(),
+            facilitator_key: None,
+            resume: Some(Resume {
+                member_id: you.member_id.clone(),
+                token: you.resume_token.clone(),
+                last_seq: last,
+                epoch: epoch.clone(),
+            }),
+        })
+        .await;
+        let end = wait_for(&mut back, 20, |m| {
+            matches!(
+                m,
+                ServerMsg::Welcome { .. } | ServerMsg::Resumed { .. } | ServerMsg::Error { .. }
+            )
+        })
+        .await;
+        match end {
+            ServerMsg::Welcome { .. } => break welcome_of(end),
+            ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            } if Instant::now() < deadline => continue,
+            other => panic!("expected a welcome with history_reset, got {other:?}"),
+        }
+    };
+    assert!(w.history_reset, "history loss must be announced");
+    assert_ne!(w.room.epoch, epoch, "a new epoch after lost history");
+    assert_eq!(w.you.member_id, you.member_id, "still the same member");
+}
+
+/// Presence without ghosts: while members come and go on both instances,
+/// one instance is killed; every member gets exactly alternating
+/// joined/left events on the observer, and nobody who is gone stays listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_has_no_duplicates_or_ghosts_after_a_crash() {
+    let redis = Redis::start();
+    let mut a = instance(&redis, &[]).await;
+    let b = instance(&redis, &[]).await;
+    let room = b.group("Churn").await;
+    let mut fac = b.client().await;
+    let w = fac
+        .join(&room.room_id, "Fac", Some(&room.facilitator_key))
+        .await;
+    let mut roster: Vec<String> = w.room.roster.iter().map(|m| m.id.clone()).collect();
+
+    // Churn: members join and leave on both instances; some stay on A.
+    let mut stay_on_a = Vec::new();
+    let mut stay_on_b = Vec::new();
+    for round in 0..6 {
+        for (srv, list) in [(&a, &mut stay_on_a), (&b, &mut stay_on_b)] {
+            let mut c = srv.client().await;
+            c.join(&room.room_id, &format!("M{round}"), None).await;
+            if round % 2 == 0 {
+                c.send(&ClientMsg::Leave).await;
+            } else {
+                list.push(c);
+            }
+        }
+    }
+    a.kill_hard();
+    let on_a: Vec<String> = stay_on_a.iter().map(|c| c.member_id()).collect();
+    drop(stay_on_a);
+
+    // Wait until every member that was on A has left the roster (15 s bound).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut joined: std::collections::HashMap<String, Vec<bool>> = Default::default();
+    while on_a.iter().any(|id| !joined.get(id).is_some_and(|v| v.last() == Some(&false))) {
+        assert!(
+            Instant::now() < deadline,
+            "members of the dead instance still listed after 15 s"
+        );
+        if let Ok(ServerMsg::Event { event, .. }) =
+            fac.next_within(Duration::from_millis(500)).await
+        {
+            match event {
+                Event::MemberJoined { member } => {
+                    joined.entry(member.id.clone()).or_default().push(true);
+                    roster.push(member.id);
+                }
+                Event::MemberLeft { member_id, .. } => {
+                    joined.entry(member_id.clone()).or_default().push(false);
+                    roster.retain(|m| *m != member_id);
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = fac.barrier().await;
+    for (id, changes) in &joined {
+        for pair in changes.windows(2) {
+            assert_ne!(pair[0], pair[1], "duplicate presence event for {id}: {changes:?}");
+        }
+        assert_eq!(changes.first(), Some(&true), "{id} left before joining");
+    }
+    // No ghosts: the roster is exactly the facilitator and the live members on B.
+    let mut expect: Vec<String> = stay_on_b.iter().map(|c| c.member_id()).collect();
+    expect.push(w.you.member_id.clone());
+    expect.sort();
+    roster.sort();
+    assert_eq!(roster, expect);
+    // A fresh joiner sees the same roster.
+    let mut late = b.client().await;
+    let lw = late.join(&room.room_id, "Late", None).await;
+    let mut fresh: Vec<String> = lw
+        .room
+        .roster
+        .iter()
+        .map(|m| m.id.clone())
+        .filter(|id| *id != lw.you.member_id)
+        .collect();
+    fresh.sort();
+    assert_eq!(fresh, expect);
 }
