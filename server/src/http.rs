@@ -167,13 +167,17 @@ async fn ws(
     };
     let max = hub.cfg.max_frame_bytes;
     upgrade
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
+        // Small buffers: idle connections must stay cheap (tungstenite's
+        // defaults are 128 KiB each). Frames are still batched per flush.
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
         .max_write_buffer_size(1024 * 1024)
-        // Transport ceiling: frames over 4× the protocol limit close the connection (1009);
+        // Transport ceiling: messages over 4× the protocol limit close the connection (1009);
         // smaller oversize frames get a `too_large` error and the connection goes on.
+        // A single frame may be read whole up to 8× so the 1009 close reaches the
+        // client cleanly (closing with unread input would reset the connection).
         .max_message_size(max * 4)
-        .max_frame_size(max * 4)
+        .max_frame_size(max * 8)
         .on_upgrade(move |socket| async move {
             crate::session::run(hub, socket, ip).await;
             drop(slot);

@@ -90,6 +90,8 @@ struct LocalSession {
     member: Option<String>,
     tx: mpsc::Sender<Outgoing>,
     kill: CancellationToken,
+    /// Shared with the session: set once the room admitted this connection.
+    bound: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// This instance's sessions in one room.
@@ -180,6 +182,8 @@ impl Hub {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = room::new_secret();
         let room = Room::new(id.clone(), &spec, &key, self.limits(), self.crisis.clone(), now_ms());
+        // Visible (joinable, listed) as soon as the creator hears of it.
+        self.broker.store_meta(&id, &meta_of(&room)).await;
         self.broker.create(self, room).await?;
         Ok((id, key))
     }
@@ -269,6 +273,7 @@ impl Hub {
         conn: &ConnId,
         tx: mpsc::Sender<Outgoing>,
         kill: CancellationToken,
+        bound: Arc<std::sync::atomic::AtomicBool>,
     ) {
         let first = {
             let local = self.locals.entry(room_id.to_string()).or_default();
@@ -278,6 +283,7 @@ impl Hub {
                 member: None,
                 tx,
                 kill,
+                bound,
             });
             s.len() == 1
         };
@@ -315,6 +321,7 @@ impl Hub {
                 Delivery::Control(Control::Bind { conn, member }) => {
                     if let Some(s) = sessions.iter_mut().find(|s| &s.conn == conn) {
                         s.member = Some(member.clone());
+                        s.bound.store(true, Relaxed);
                     }
                 }
                 Delivery::Control(Control::Close { conn, code, reason }) => {
@@ -388,8 +395,8 @@ fn meta_of(room: &Room) -> RoomMeta {
     }
 }
 
-/// Apply one command to the model.
-fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) {
+/// Apply one command to the model; true when it was refused (an error frame went back).
+fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
     match cmd {
         RoomCmd::Join {
             conn,
@@ -414,12 +421,14 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) {
                 now,
             ) {
                 room.refuse(&conn, code, message, "join");
+                return true;
             }
         }
         RoomCmd::Client { conn, msg } => {
             let t = msg.type_name();
             if let Err((code, message)) = room.handle(&conn, msg, now) {
                 room.refuse(&conn, code, message, t);
+                return true;
             }
         }
         RoomCmd::Disconnect { conn } => room.disconnect(&conn, now),
@@ -430,6 +439,7 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) {
         }
         RoomCmd::Release => {}
     }
+    false
 }
 
 /// Why a room's actor stopped.
@@ -460,19 +470,20 @@ async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd
                 let Some(cmd) = cmd else { return ActorEnd::Released };
                 let now = now_ms();
                 let mut release = matches!(cmd, RoomCmd::Release);
-                apply(&mut room, cmd, now);
+                let mut refused = apply(&mut room, cmd, now) as u64;
                 // Drain what is already queued: one flush (one publish) per burst.
                 let mut n = 0;
                 while n < 256 && !release {
                     match rx.try_recv() {
                         Ok(cmd) => {
                             release = matches!(cmd, RoomCmd::Release);
-                            apply(&mut room, cmd, now);
+                            refused += apply(&mut room, cmd, now) as u64;
                         }
                         Err(_) => break,
                     }
                     n += 1;
                 }
+                hub.metrics.errors_sent.fetch_add(refused, Relaxed);
                 if release {
                     let out = room.take_output();
                     if !out.is_empty() {
@@ -488,7 +499,7 @@ async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd
             _ = presence.tick() => {
                 let lost = hub.broker.lost_instances(&room.member_instances()).await;
                 if !lost.is_empty() {
-                    apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
+                    let _ = apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
                 }
                 if !hub.broker.maintain(&room).await {
                     tracing::warn!(room = %id, "lost room ownership; stopping actor");

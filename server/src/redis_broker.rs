@@ -127,6 +127,9 @@ fn from_wire(d: Vec<WireDelivery>) -> Vec<Delivery> {
         .collect()
 }
 
+/// One event from the history stream: (seq, audience, frame).
+type HistoryEntry = (u64, Audience, ServerMsg);
+
 struct Saved {
     at: Instant,
     seq: u64,
@@ -448,7 +451,7 @@ impl RedisBroker {
         true
     }
 
-    async fn load_history(&self, room_id: &str) -> Vec<(u64, Audience, ServerMsg)> {
+    async fn load_history(&self, room_id: &str) -> Vec<HistoryEntry> {
         let reply: redis::RedisResult<Vec<(String, Vec<(String, String)>)>> = self
             .query(redis::cmd("XRANGE").arg(k_events(room_id)).arg("-").arg("+"))
             .await;

@@ -19,6 +19,38 @@ use tokio_util::sync::CancellationToken;
 /// How often the server pings; a connection silent for 3× this is dropped.
 const PING_EVERY: Duration = Duration::from_secs(20);
 
+/// After the server closes a connection, how long it keeps reading (and
+/// discarding) what the client still sends, until the client's close reply:
+/// closing a socket with unread data resets it, and the client would lose the
+/// close frame (and the errors before it).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Why the reader stopped.
+enum End {
+    /// The client closed, vanished or went silent.
+    Gone,
+    /// Slow consumer: the hub cancelled us; the writer may be stuck.
+    Killed,
+    /// The writer ended (it sent a close frame the room or shutdown asked for).
+    WriterDone,
+    /// We close with this code and reason; `linger` when the stream is still readable.
+    Close(u16, &'static str, bool),
+}
+
+/// Classify a transport read error (tungstenite's, wrapped by axum).
+fn read_error_close(e: &axum::Error) -> End {
+    let s = e.to_string();
+    if s.contains("Space limit exceeded") || s.contains("Message too long") {
+        End::Close(1009, "message too big", false)
+    } else if s.contains("UTF-8") || s.contains("utf-8") {
+        End::Close(1007, "text frames must be valid UTF-8", false)
+    } else if s.contains("protocol error") && !s.contains("without closing handshake") {
+        End::Close(1002, "protocol error", false)
+    } else {
+        End::Gone
+    }
+}
+
 fn error_frame(code: ErrorCode, message: &str, refused: Option<&str>) -> Outgoing {
     let msg = ServerMsg::Error {
         code,
@@ -60,7 +92,7 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
     hub.metrics.connections.fetch_add(1, Relaxed);
     Metrics::inc(&hub.metrics.connections_total);
 
-    let writer = {
+    let mut writer = {
         let kill = kill.clone();
         let done = done.clone();
         tokio::spawn(async move {
@@ -114,6 +146,9 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
     let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
     let mut refused_in_row = 0u32;
     let mut room: Option<String> = None;
+    // Set by the hub when the room admits this connection: until then a
+    // refused join (bad name, wrong key...) may be corrected and sent again.
+    let bound = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let send = |o: Outgoing| {
         if matches!(o, Outgoing::Text(_)) {
             Metrics::inc(&hub.metrics.errors_sent);
@@ -121,14 +156,15 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
         let _ = tx.try_send(o);
     };
 
-    loop {
+    let end = loop {
         let frame = tokio::select! {
-            _ = done.cancelled() => break,
-            _ = kill.cancelled() => break,
+            _ = done.cancelled() => break End::WriterDone,
+            _ = kill.cancelled() => break End::Killed,
             f = tokio::time::timeout(PING_EVERY * 3, stream.next()) => f,
         };
         let text = match frame {
-            Err(_) | Ok(None) | Ok(Some(Err(_))) => break,
+            Err(_) | Ok(None) => break End::Gone,
+            Ok(Some(Err(e))) => break read_error_close(&e),
             Ok(Some(Ok(Message::Text(t)))) => t,
             Ok(Some(Ok(Message::Binary(_)))) => {
                 send(error_frame(
@@ -138,7 +174,7 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
                 ));
                 continue;
             }
-            Ok(Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Ok(Message::Close(_)))) => break End::Gone,
             Ok(Some(Ok(_))) => continue, // ping/pong
         };
         Metrics::inc(&hub.metrics.messages_in);
@@ -146,8 +182,7 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
             Metrics::inc(&hub.metrics.rate_limited);
             refused_in_row += 1;
             if refused_in_row >= hub.cfg.abuse_close_after {
-                let _ = tx.try_send(Outgoing::Close(1008, "too many messages".into()));
-                break;
+                break End::Close(1008, "too many messages", true);
             }
             send(error_frame(
                 ErrorCode::RateLimited,
@@ -189,7 +224,7 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
                 facilitator_key,
                 resume,
             } => {
-                if room.is_some() {
+                if room.is_some() && bound.load(Relaxed) {
                     send(error_frame(
                         ErrorCode::AlreadyJoined,
                         "this connection already joined a room",
@@ -205,7 +240,21 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
                     ));
                     continue;
                 }
-                hub.attach(&room_id, &conn, tx.clone(), kill.clone()).await;
+                match room.take() {
+                    // Still waiting (lobby, waiting room) or refused: the room decides.
+                    Some(r) if r == room_id => {}
+                    Some(r) => {
+                        let gone = RoomCmd::Disconnect { conn: conn.clone() };
+                        let _ = hub.broker.submit(&hub, &r, gone).await;
+                        hub.detach(&r, &conn).await;
+                        hub.attach(&room_id, &conn, tx.clone(), kill.clone(), bound.clone())
+                            .await;
+                    }
+                    None => {
+                        hub.attach(&room_id, &conn, tx.clone(), kill.clone(), bound.clone())
+                            .await;
+                    }
+                }
                 let cmd = RoomCmd::Join {
                     conn: conn.clone(),
                     instance: hub.instance.clone(),
@@ -247,7 +296,7 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
                 }
             }
         }
-    }
+    };
 
     if let Some(room_id) = room {
         let _ = hub
@@ -257,8 +306,34 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
         hub.detach(&room_id, &conn).await;
     }
     hub.unregister_conn(&conn);
+    let linger = match end {
+        End::Close(code, reason, linger) => {
+            // Behind what is already queued (the errors that led here), never long.
+            let close = Outgoing::Close(code, reason.to_string());
+            let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(close)).await;
+            linger
+        }
+        End::WriterDone => true,
+        End::Gone | End::Killed => false,
+    };
     drop(tx);
-    // Let the writer flush a final close frame, but never wait long.
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    // Let the writer flush a final close frame, but never wait long: a writer
+    // stuck on a client that does not read is dropped with its socket.
+    if tokio::time::timeout(Duration::from_secs(2), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    } else if linger {
+        // Read (and drop) what the client still sends until its close reply,
+        // so the socket closes cleanly and the client gets our close frame.
+        let deadline = tokio::time::Instant::now() + LINGER;
+        for _ in 0..100_000 {
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
     hub.metrics.connections.fetch_sub(1, Relaxed);
 }

@@ -378,8 +378,11 @@ impl Room {
     /// resuming clients get a fresh snapshot and an explicit `history_reset`.
     pub fn restore(&mut self, entries: Vec<(u64, Audience, ServerMsg)>) {
         let snap = self.seq;
+        let first = entries.first().map(|e| e.0).unwrap_or(0);
         let last = entries.last().map(|e| e.0).unwrap_or(0);
-        if entries.is_empty() || last < snap {
+        // The history must reach back to the snapshot: otherwise what came
+        // between was lost (e.g. Redis was flushed) and resumes cannot be exact.
+        if entries.is_empty() || last < snap || (snap > 0 && first > snap) {
             if snap > 0 {
                 self.new_epoch();
             }
@@ -497,7 +500,7 @@ impl Room {
             .map(|m| m.id.clone())
             .collect()
     }
-    fn to_facilitators(&mut self, event: Event, now: Millis) {
+    fn emit_to_facilitators(&mut self, event: Event, now: Millis) {
         let f = self.facilitator_ids();
         self.emit(Audience::Members(f), event, now);
     }
@@ -727,7 +730,7 @@ impl Room {
 
     fn waiting_changed(&mut self, now: Millis) {
         let queue = self.waiting_view();
-        self.to_facilitators(Event::WaitingRoom { queue }, now);
+        self.emit_to_facilitators(Event::WaitingRoom { queue }, now);
     }
 
     fn admit_pending(&mut self, p: Pending, now: Millis) {
@@ -909,7 +912,7 @@ impl Room {
         if self.info.status == RoomStatus::Scheduled {
             d.extend(self.info.starts_at);
         }
-        if self.info.status != RoomStatus::Closed {
+        if matches!(self.info.status, RoomStatus::Open | RoomStatus::Paused) {
             if let Some(end) = self.info.ends_at {
                 for w in [5u32, 1] {
                     if !self.warned.contains(&w) {
@@ -925,7 +928,8 @@ impl Room {
                 .filter_map(|m| m.disconnected_at.map(|t| t + self.limits.grace_ms)),
         );
         if let Some(t) = self.unmoderated_since {
-            if self.moderation_applies() {
+            // Once paused there is nothing left to do until a facilitator is back.
+            if self.moderation_applies() && self.info.status == RoomStatus::Open {
                 d.push(t + self.limits.facilitator_grace_ms);
             }
         }
@@ -1192,6 +1196,8 @@ impl Room {
                     false
                 } else {
                     if m.reactions.len() > 16 {
+                        // Drop the empty entry just made: a refusal changes nothing.
+                        m.reactions.retain(|_, v| !v.is_empty());
                         return err(ErrorCode::Invalid, "too many different reactions");
                     }
                     m.reactions.entry(e.clone()).or_default().push(me.clone());
@@ -1313,7 +1319,7 @@ impl Room {
                     return err(ErrorCode::NotFound, "no such invitation");
                 };
                 self.invites.remove(p);
-                self.to_facilitators(
+                self.emit_to_facilitators(
                     Event::ShareDeclined {
                         invite_id,
                         member_id: me,
@@ -1503,13 +1509,14 @@ impl Room {
                         return err(ErrorCode::Invalid, "energizer duration is 1 s to 1 h");
                     }
                 }
-                if let Some(old) = self.energizer.take().filter(|r| r.open) {
-                    self.emit(Audience::All, Event::EnergizerClosed { run_id: old.id }, now);
-                }
+                // Start the timer first: if it is refused, the open energizer stays as it was.
                 let timer_id = match duration_secs {
                     Some(d) => Some(self.start_timer(title.clone(), d, now)?),
                     None => None,
                 };
+                if let Some(old) = self.energizer.take().filter(|r| r.open) {
+                    self.emit(Audience::All, Event::EnergizerClosed { run_id: old.id }, now);
+                }
                 let run = EnergizerRun {
                     id: new_id(),
                     energizer_id: eid,

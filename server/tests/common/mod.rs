@@ -880,3 +880,34 @@ impl Drop for Redis {
         self.kill();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Process control (graceful shutdown tests)
+// ---------------------------------------------------------------------------
+
+impl Server {
+    /// Send SIGTERM (graceful shutdown).
+    pub fn terminate(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "could not send SIGTERM to the server");
+    }
+
+    /// Wait for the process to exit, at most `wait`; its exit status, or
+    /// `None` if it is still running then.
+    pub async fn wait_exit(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
