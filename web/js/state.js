@@ -1,0 +1,294 @@
+// The room model: built from a welcome snapshot, advanced by events in seq
+// order. `applyEvent` mutates the state and tells the view which parts to
+// redraw and which one-off effects (toasts, dialogs) to show.
+
+const MAX_MESSAGES = 500;
+const MAX_NOTES = 60;
+
+export function fromSnapshot(room, you) {
+  return {
+    me: { member_id: you.member_id, role: you.role },
+    info: room.info,
+    rules: room.rules,
+    roster: room.roster,
+    messages: room.messages,
+    notes: [], // system lines (joined, left...) interleaved with messages by seq
+    timers: room.timers.filter((t) => t.state === 'running' || t.state === 'paused'),
+    energizer: room.energizer,
+    highlights: room.highlights,
+    energyCheck: room.energy_check,
+    myEnergy: null,
+    hands: room.hands,
+    parking: room.parking_lot,
+    waiting: room.waiting,
+    support: room.support_requests,
+    crisis: room.crisis_resources,
+    personallyMuted: room.personally_muted,
+    summary: null,
+    oneOnOne: [], // one_on_one events addressed to me
+    seq: room.seq,
+    epoch: room.epoch,
+  };
+}
+
+export const isFac = (role) => role === 'facilitator' || role === 'co_facilitator';
+
+export function member(state, id) {
+  return state.roster.find((m) => m.id === id) || null;
+}
+
+export function myMember(state) {
+  return member(state, state.me.member_id);
+}
+
+export function nameOf(state, id) {
+  const m = member(state, id);
+  return m ? m.name : 'Someone';
+}
+
+/** Whether I must (re)accept the ground rules before posting. */
+export function needsRules(state) {
+  if (isFac(state.me.role)) return false;
+  const m = myMember(state);
+  return !m || m.accepted_rules !== state.rules.version;
+}
+
+function upsert(list, item, key = 'id') {
+  const i = list.findIndex((x) => x[key] === item[key]);
+  if (i >= 0) list[i] = item;
+  else list.push(item);
+}
+
+function note(state, seq, text) {
+  state.notes.push({ seq, text });
+  if (state.notes.length > MAX_NOTES) state.notes.splice(0, state.notes.length - MAX_NOTES);
+}
+
+const LEAVE_TEXT = {
+  left: 'left the session',
+  disconnected: 'lost their connection',
+  removed: 'was removed by a facilitator',
+  declined: 'was not admitted',
+  session_ended: 'left (session ended)',
+};
+
+/**
+ * Apply one event. Returns { dirty: Set<string>, effects: Array<object> }.
+ * Panels: roster, messages, rules, info, timers, energizer, highlights,
+ * energy, hands, waiting, support, parking, summary, me.
+ */
+export function applyEvent(state, seq, ev) {
+  const dirty = new Set();
+  const effects = [];
+  const me = state.me.member_id;
+  switch (ev.kind) {
+    case 'member_joined': {
+      upsert(state.roster, ev.member);
+      if (ev.member.id !== me) note(state, seq, `${ev.member.name} joined`);
+      dirty.add('roster').add('messages');
+      break;
+    }
+    case 'member_updated': {
+      const before = member(state, ev.member.id);
+      upsert(state.roster, ev.member);
+      dirty.add('roster');
+      if (ev.member.id === me) {
+        if (state.me.role !== ev.member.role) {
+          state.me.role = ev.member.role;
+          effects.push({ kind: 'role_changed', role: ev.member.role });
+        }
+        if (before && before.muted !== ev.member.muted) effects.push({ kind: 'muted', on: ev.member.muted });
+        dirty.add('me').add('messages');
+      }
+      break;
+    }
+    case 'member_left': {
+      const m = member(state, ev.member_id);
+      state.roster = state.roster.filter((x) => x.id !== ev.member_id);
+      state.hands = state.hands.filter((x) => x !== ev.member_id);
+      if (ev.member_id === me) {
+        effects.push({ kind: 'i_left', reason: ev.reason });
+      } else if (m) {
+        note(state, seq, `${m.name} ${LEAVE_TEXT[ev.reason] || 'left'}`);
+      }
+      dirty.add('roster').add('hands').add('messages');
+      break;
+    }
+    case 'chat': {
+      if (!state.messages.some((m) => m.id === ev.message.id)) {
+        state.messages.push(ev.message);
+        if (state.messages.length > MAX_MESSAGES) state.messages.splice(0, state.messages.length - MAX_MESSAGES);
+        effects.push({ kind: 'chat', message: ev.message });
+      }
+      break;
+    }
+    case 'reaction': {
+      const msg = state.messages.find((m) => m.id === ev.message_id);
+      if (msg) {
+        const r = (msg.reactions = msg.reactions || {});
+        const who = (r[ev.emoji] = r[ev.emoji] || []);
+        const i = who.indexOf(ev.member_id);
+        if (ev.on && i < 0) who.push(ev.member_id);
+        if (!ev.on && i >= 0) who.splice(i, 1);
+        if (!who.length) delete r[ev.emoji];
+        effects.push({ kind: 'reaction', message_id: ev.message_id });
+      }
+      break;
+    }
+    case 'message_deleted': {
+      state.messages = state.messages.filter((m) => m.id !== ev.message_id);
+      effects.push({ kind: 'message_deleted', message_id: ev.message_id });
+      break;
+    }
+    case 'rules_updated': {
+      state.rules = ev.rules;
+      dirty.add('rules').add('me');
+      effects.push({ kind: 'rules', updated: true });
+      break;
+    }
+    case 'rules_shown': {
+      state.rules = ev.rules;
+      dirty.add('rules');
+      effects.push({ kind: 'rules', updated: false });
+      break;
+    }
+    case 'room_updated': {
+      const old = state.info;
+      state.info = ev.info;
+      dirty.add('info').add('me');
+      if (old.status !== ev.info.status) effects.push({ kind: 'status', from: old.status, to: ev.info.status });
+      if (old.ends_at !== ev.info.ends_at && ev.info.ends_at && old.ends_at) {
+        effects.push({ kind: 'extended', ends_at: ev.info.ends_at });
+      }
+      break;
+    }
+    case 'timer': {
+      const t = ev.timer;
+      if (t.state === 'running' || t.state === 'paused') upsert(state.timers, t);
+      else state.timers = state.timers.filter((x) => x.id !== t.id);
+      dirty.add('timers');
+      break;
+    }
+    case 'timer_expired': {
+      state.timers = state.timers.filter((x) => x.id !== ev.timer_id);
+      dirty.add('timers');
+      effects.push({ kind: 'toast', text: `Time is up: ${ev.name}` });
+      break;
+    }
+    case 'energizer_started': {
+      state.energizer = ev.run;
+      dirty.add('energizer');
+      effects.push({ kind: 'energizer' });
+      break;
+    }
+    case 'energizer_answer': {
+      if (state.energizer && state.energizer.id === ev.run_id) {
+        upsert(state.energizer.answers, ev.answer, 'member_id');
+        dirty.add('energizer');
+      }
+      break;
+    }
+    case 'energizer_closed': {
+      if (state.energizer && state.energizer.id === ev.run_id) {
+        state.energizer.open = false;
+        dirty.add('energizer');
+      }
+      break;
+    }
+    case 'highlight': {
+      upsert(state.highlights, ev.highlight);
+      dirty.add('highlights');
+      break;
+    }
+    case 'highlight_removed': {
+      state.highlights = state.highlights.filter((x) => x.id !== ev.highlight_id);
+      dirty.add('highlights');
+      break;
+    }
+    case 'energy_check': {
+      state.energyCheck = ev.check;
+      dirty.add('energy');
+      break;
+    }
+    case 'energy_answered': {
+      state.myEnergy = { check_id: ev.check_id, level: ev.level };
+      dirty.add('energy');
+      break;
+    }
+    case 'hands': {
+      state.hands = ev.queue;
+      dirty.add('hands').add('roster').add('me');
+      break;
+    }
+    case 'called_on': {
+      const who = nameOf(state, ev.member_id);
+      note(state, seq, `A facilitator invited ${who} to speak`);
+      dirty.add('messages');
+      effects.push({ kind: 'called_on', member_id: ev.member_id, name: who });
+      break;
+    }
+    case 'session_warning': {
+      state.info = { ...state.info, ends_at: ev.ends_at };
+      dirty.add('info');
+      effects.push({ kind: 'warning', minutes: ev.minutes_left });
+      break;
+    }
+    case 'session_ended': {
+      state.summary = ev.summary;
+      state.info = { ...state.info, status: 'closed' };
+      state.timers = [];
+      dirty.add('summary').add('info').add('me').add('timers');
+      effects.push({ kind: 'ended' });
+      break;
+    }
+    case 'waiting_room': {
+      const before = state.waiting.length;
+      state.waiting = ev.queue;
+      dirty.add('waiting');
+      if (!ev.queue.length) effects.push({ kind: 'dismiss_toast', key: 'waiting' });
+      else if (ev.queue.length > before) effects.push({ kind: 'toast', text: `${ev.queue.length === 1 ? 'Someone is' : `${ev.queue.length} people are`} waiting to be admitted.`, key: 'waiting' });
+      break;
+    }
+    case 'support_requested': {
+      upsert(state.support, ev.request);
+      dirty.add('support');
+      effects.push({ kind: 'support', request: ev.request });
+      break;
+    }
+    case 'one_on_one': {
+      const req = state.support.find((s) => s.id === ev.request_id);
+      if (req) req.room_id = ev.room_id;
+      state.oneOnOne.push({ request_id: ev.request_id, room_id: ev.room_id, link: ev.link, facilitator_key: ev.facilitator_key || null });
+      dirty.add('support').add('me');
+      effects.push({ kind: 'one_on_one', ev });
+      break;
+    }
+    case 'share_invite': {
+      effects.push({ kind: 'share_invite', invite_id: ev.invite_id, from_name: ev.from_name });
+      break;
+    }
+    case 'share_declined': {
+      effects.push({ kind: 'toast', text: `${nameOf(state, ev.member_id)} would rather not share right now. No pressure.` });
+      break;
+    }
+    case 'personal_mutes': {
+      state.personallyMuted = ev.member_ids;
+      dirty.add('roster').add('messages');
+      effects.push({ kind: 'rerender_messages' });
+      break;
+    }
+    case 'parking_lot': {
+      state.parking = ev.items;
+      dirty.add('parking');
+      break;
+    }
+    case 'room_notice': {
+      effects.push({ kind: 'room_notice', code: ev.code, message: ev.message });
+      break;
+    }
+    default:
+      // A newer server may send kinds this client does not know: ignore them.
+      break;
+  }
+  return { dirty, effects };
+}

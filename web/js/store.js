@@ -1,0 +1,41 @@
+// Per-tab persistence (sessionStorage): the facilitator key, the display
+// name, the resume credentials and the last rendered room state, so that a
+// reconnect or a page reload resumes exactly where the tab was.
+
+const P = 'huddle.';
+
+function get(k) {
+  try {
+    const v = sessionStorage.getItem(P + k);
+    return v == null ? null : JSON.parse(v);
+  } catch {
+    return null;
+  }
+}
+
+function set(k, v) {
+  try {
+    if (v == null) sessionStorage.removeItem(P + k);
+    else sessionStorage.setItem(P + k, JSON.stringify(v));
+  } catch {
+    /* storage full or disabled: the session still works, only reload-resume is lost */
+  }
+}
+
+export const store = {
+  key: (room) => get('key.' + room),
+  setKey: (room, key) => set('key.' + room, key),
+  name: (room) => get('name.' + room),
+  setName: (room, name) => set('name.' + room, name),
+  /** { member_id, token } */
+  resume: (room) => get('resume.' + room),
+  setResume: (room, r) => set('resume.' + room, r),
+  /** The room state (snapshot + applied events) and its seq/epoch. */
+  state: (room) => get('state.' + room),
+  setState: (room, s) => set('state.' + room, s),
+  /** Forget everything about this room's membership (left, removed, declined). */
+  forget(room) {
+    set('resume.' + room, null);
+    set('state.' + room, null);
+  },
+};

@@ -1,0 +1,132 @@
+// Page-level UI pieces shared by every view: views, banners, toasts and the
+// crisis-resources dialog.
+
+import { h, byTestId, show } from './dom.js';
+
+export function showView(name) {
+  for (const v of document.querySelectorAll('section.view[data-view]')) v.hidden = v.dataset.view !== name;
+  document.body.dataset.current = name;
+}
+
+// ----- banners (persistent, one per id) -----
+
+/**
+ * Show or update a banner. kind: info | warn | danger | calm.
+ * actions: [{ label, testid, onClick }]. A link: { label, href, testid }.
+ */
+export function setBanner(id, text, kind = 'info', actions = []) {
+  const host = byTestId('banners');
+  let el = host.querySelector(`[data-banner="${id}"]`);
+  if (!el) {
+    el = h('div', { class: 'banner', dataset: { banner: id }, testid: 'banner-' + id, role: kind === 'danger' ? 'alert' : null });
+    host.append(el);
+  }
+  el.className = `banner banner-${kind}`;
+  const nodes = [h('span', { class: 'banner-text', text })];
+  for (const a of actions) {
+    if (a.href) {
+      nodes.push(h('a', { class: 'button', href: a.href, target: a.target || null, rel: a.target ? 'noopener' : null, testid: a.testid || null }, a.label));
+    } else {
+      nodes.push(h('button', { type: 'button', testid: a.testid || null, onclick: a.onClick }, a.label));
+    }
+  }
+  el.replaceChildren(...nodes);
+  return el;
+}
+
+export function clearBanner(id) {
+  const el = byTestId('banners').querySelector(`[data-banner="${id}"]`);
+  if (el) el.remove();
+}
+
+export function hasBanner(id) {
+  return !!byTestId('banners').querySelector(`[data-banner="${id}"]`);
+}
+
+// ----- toasts (transient) -----
+
+export function toast(text, opts = {}) {
+  const host = byTestId('toasts');
+  if (opts.key) {
+    const old = host.querySelector(`[data-key="${opts.key}"]`);
+    if (old) old.remove();
+  }
+  const el = h('div', {
+    dataset: opts.key ? { key: opts.key } : null,
+    class: `toast toast-${opts.kind || 'info'}`,
+    testid: opts.testid || (opts.kind === 'error' ? 'toast-error' : 'toast'),
+    role: opts.kind === 'error' ? 'alert' : 'status',
+  });
+  const close = () => el.remove();
+  const nodes = [h('span', { class: 'toast-text', text })];
+  for (const a of opts.actions || []) {
+    if (a.href) {
+      nodes.push(h('a', { class: 'button', href: a.href, target: '_blank', rel: 'noopener', testid: a.testid || null, onclick: () => close() }, a.label));
+    } else {
+      nodes.push(h('button', { type: 'button', testid: a.testid || null, onclick: () => { close(); if (a.onClick) a.onClick(); } }, a.label));
+    }
+  }
+  nodes.push(h('button', { type: 'button', class: 'toast-x', 'aria-label': 'Dismiss', onclick: close }, '×'));
+  el.replaceChildren(...nodes);
+  host.append(el);
+  while (host.children.length > 5) host.firstElementChild.remove();
+  const ms = opts.timeout ?? ((opts.actions && opts.actions.length) ? 30000 : 7000);
+  if (ms > 0) setTimeout(close, ms);
+  return el;
+}
+
+export function dismissToast(key) {
+  const el = byTestId('toasts').querySelector(`[data-key="${key}"]`);
+  if (el) el.remove();
+}
+
+// ----- crisis resources -----
+
+let crisis = [];
+
+export function setCrisisResources(list) {
+  if (Array.isArray(list) && list.length) crisis = list;
+  renderCrisisList();
+}
+
+function contactNode(contact) {
+  const c = String(contact);
+  if (/^\+?[0-9][0-9 ().-]{1,20}$/.test(c)) {
+    return h('a', { href: 'tel:' + c.replace(/[^0-9+]/g, ''), class: 'crisis-contact' }, c);
+  }
+  if (/^https:\/\/[^\s<>"]+$/.test(c)) {
+    return h('a', { href: c, target: '_blank', rel: 'noopener noreferrer', class: 'crisis-contact' }, c);
+  }
+  return h('span', { class: 'crisis-contact' }, c);
+}
+
+function renderCrisisList() {
+  const ul = byTestId('crisis-list');
+  if (!ul) return;
+  const items = crisis.length
+    ? crisis.map((r) => h('li', { testid: 'crisis-item' }, h('span', { class: 'crisis-label' }, r.label), ' ', contactNode(r.contact)))
+    : [h('li', { testid: 'crisis-item' }, 'If you are in immediate danger, call your local emergency number.')];
+  ul.replaceChildren(...items);
+}
+
+export function openCrisis(alerted = false) {
+  renderCrisisList();
+  const d = byTestId('crisis-dialog');
+  show(byTestId('crisis-alerted'), alerted);
+  if (!d.open) d.showModal();
+}
+
+export async function loadCrisisResources() {
+  renderCrisisList();
+  try {
+    const r = await fetch('/api/crisis-resources', { headers: { Accept: 'application/json' } });
+    if (r.ok) setCrisisResources(await r.json());
+  } catch {
+    /* keep the defaults */
+  }
+}
+
+export function initChrome() {
+  byTestId('crisis-button').addEventListener('click', () => openCrisis(false));
+  loadCrisisResources();
+}
