@@ -350,24 +350,43 @@ pub enum ClientMsg {
     /// Leave the room for good (no resume).
     Leave,
     /// Keep-alive / clock check; answered by `pong` with the same `t`.
-    Ping { t: u64 },
+    Ping {
+        t: u64,
+    },
 
     // -- everyone --
-    Chat { text: String },
+    Chat {
+        text: String,
+    },
     /// Toggle a reaction on a message.
-    React { message_id: String, emoji: String },
+    React {
+        message_id: String,
+        emoji: String,
+    },
     /// Accept the ground rules of this version (required before posting).
-    AcceptRules { version: u32 },
+    AcceptRules {
+        version: u32,
+    },
     RaiseHand,
     /// Lower a hand: your own, or (facilitators) anyone's.
     LowerHand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         member_id: Option<String>,
     },
-    AnswerEnergizer { run_id: String, text: String },
-    Agree { highlight_id: String },
-    Unagree { highlight_id: String },
-    EnergyAnswer { check_id: String, level: u8 },
+    AnswerEnergizer {
+        run_id: String,
+        text: String,
+    },
+    Agree {
+        highlight_id: String,
+    },
+    Unagree {
+        highlight_id: String,
+    },
+    EnergyAnswer {
+        check_id: String,
+        level: u8,
+    },
     /// Private "I could use support" request to the facilitators.
     SupportRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -376,10 +395,16 @@ pub enum ClientMsg {
     /// "I'm in distress": crisis resources come back at once; facilitators get an urgent alert.
     Distress,
     /// Decline a facilitator's invitation to share.
-    DeclineShare { invite_id: String },
+    DeclineShare {
+        invite_id: String,
+    },
     /// Hide one member's messages for yourself only.
-    PersonalMute { member_id: String },
-    PersonalUnmute { member_id: String },
+    PersonalMute {
+        member_id: String,
+    },
+    PersonalUnmute {
+        member_id: String,
+    },
     /// Move a message or a point to the parking lot (members only when allowed).
     Park {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -391,15 +416,33 @@ pub enum ClientMsg {
     ListEnergizers,
 
     // -- facilitators only --
-    SetGroundRules { rules: Vec<String> },
+    SetGroundRules {
+        rules: Vec<String>,
+    },
     ShowGroundRules,
-    SetWelcome { text: Option<String> },
-    CallOn { member_id: String },
-    TimerStart { name: String, duration_secs: u32 },
-    TimerPause { timer_id: String },
-    TimerResume { timer_id: String },
-    TimerExtend { timer_id: String, secs: u32 },
-    TimerCancel { timer_id: String },
+    SetWelcome {
+        text: Option<String>,
+    },
+    CallOn {
+        member_id: String,
+    },
+    TimerStart {
+        name: String,
+        duration_secs: u32,
+    },
+    TimerPause {
+        timer_id: String,
+    },
+    TimerResume {
+        timer_id: String,
+    },
+    TimerExtend {
+        timer_id: String,
+        secs: u32,
+    },
+    TimerCancel {
+        timer_id: String,
+    },
     /// Push a library energizer (`energizer_id`) or a custom `prompt`, optionally timed.
     PushEnergizer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -409,7 +452,9 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_secs: Option<u32>,
     },
-    CloseEnergizer { run_id: String },
+    CloseEnergizer {
+        run_id: String,
+    },
     /// Highlight an existing message (`message_id`) or write a point (`text`).
     Highlight {
         tag: HighlightTag,
@@ -425,33 +470,73 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
     },
-    RemoveHighlight { highlight_id: String },
+    RemoveHighlight {
+        highlight_id: String,
+    },
     OpenEnergyCheck,
-    CloseEnergyCheck { check_id: String },
-    Mute { member_id: String },
-    Unmute { member_id: String },
+    CloseEnergyCheck {
+        check_id: String,
+    },
+    Mute {
+        member_id: String,
+    },
+    Unmute {
+        member_id: String,
+    },
     /// Remove a member and keep them out for the rest of the session.
-    Remove { member_id: String },
-    SlowMode { secs: u32 },
-    Lock { locked: bool },
-    DeleteMessage { message_id: String },
+    Remove {
+        member_id: String,
+    },
+    SlowMode {
+        secs: u32,
+    },
+    Lock {
+        locked: bool,
+    },
+    DeleteMessage {
+        message_id: String,
+    },
     /// Pin an announcement (`None` unpins).
-    Pin { text: Option<String> },
-    Promote { member_id: String },
-    Demote { member_id: String },
+    Pin {
+        text: Option<String>,
+    },
+    Promote {
+        member_id: String,
+    },
+    Demote {
+        member_id: String,
+    },
     /// The creator hands the facilitator role to another member.
-    HandOver { member_id: String },
-    SetWaitingRoom { enabled: bool },
-    Admit { member_id: String },
-    Decline { member_id: String },
+    HandOver {
+        member_id: String,
+    },
+    SetWaitingRoom {
+        enabled: bool,
+    },
+    Admit {
+        member_id: String,
+    },
+    Decline {
+        member_id: String,
+    },
     /// Open a private one-on-one room for a support request.
-    OpenOneOnOne { request_id: String },
-    InviteToShare { member_id: String },
-    AllowParking { enabled: bool },
-    Unpark { item_id: String },
+    OpenOneOnOne {
+        request_id: String,
+    },
+    InviteToShare {
+        member_id: String,
+    },
+    AllowParking {
+        enabled: bool,
+    },
+    Unpark {
+        item_id: String,
+    },
     /// Ask for the live airtime view (answered by `airtime`).
     Airtime,
-    ExtendSession { minutes: u32 },
+    ExtendSession {
+        minutes: u32,
+    },
     EndSession,
 }
 
@@ -588,9 +673,14 @@ pub enum ServerMsg {
         server_time: Millis,
     },
     /// Before the scheduled start: wait, you will be let in at `starts_at`.
-    Lobby { room_id: String, starts_at: Millis },
+    Lobby {
+        room_id: String,
+        starts_at: Millis,
+    },
     /// The waiting room is on: wait until a facilitator admits you.
-    Waiting { room_id: String },
+    Waiting {
+        room_id: String,
+    },
     /// A room event, in `seq` order.
     Event {
         seq: u64,
@@ -598,14 +688,26 @@ pub enum ServerMsg {
         event: Event,
     },
     /// Reply to `list_energizers`.
-    Energizers { energizers: Vec<Energizer> },
+    Energizers {
+        energizers: Vec<Energizer>,
+    },
     /// Reply to `airtime` (facilitators only).
-    Airtime { members: Vec<Airtime> },
+    Airtime {
+        members: Vec<Airtime>,
+    },
     /// Reply to `distress` and `support_request`: help right now.
-    Crisis { resources: Vec<CrisisResource> },
-    Pong { t: u64, server_time: Millis },
+    Crisis {
+        resources: Vec<CrisisResource>,
+    },
+    Pong {
+        t: u64,
+        server_time: Millis,
+    },
     /// A notice about the service (e.g. `degraded`, `recovered`, `shutting_down`).
-    Notice { code: String, message: String },
+    Notice {
+        code: String,
+        message: String,
+    },
     /// A command was refused. The connection stays usable.
     Error {
         code: ErrorCode,
@@ -632,39 +734,95 @@ pub enum LeaveReason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    MemberJoined { member: Member },
+    MemberJoined {
+        member: Member,
+    },
     /// Role, muted, online or accepted-rules changed.
-    MemberUpdated { member: Member },
-    MemberLeft { member_id: String, reason: LeaveReason },
-    Chat { message: ChatMessage },
-    Reaction { message_id: String, emoji: String, member_id: String, on: bool },
-    MessageDeleted { message_id: String },
+    MemberUpdated {
+        member: Member,
+    },
+    MemberLeft {
+        member_id: String,
+        reason: LeaveReason,
+    },
+    Chat {
+        message: ChatMessage,
+    },
+    Reaction {
+        message_id: String,
+        emoji: String,
+        member_id: String,
+        on: bool,
+    },
+    MessageDeleted {
+        message_id: String,
+    },
     /// New ground rules: everyone must accept this version before posting.
-    RulesUpdated { rules: GroundRules },
+    RulesUpdated {
+        rules: GroundRules,
+    },
     /// The facilitator asks everyone to look at the rules again.
-    RulesShown { rules: GroundRules },
+    RulesShown {
+        rules: GroundRules,
+    },
     /// Room settings changed (status, lock, slow mode, pin, waiting room, schedule, welcome).
-    RoomUpdated { info: RoomInfo },
-    Timer { timer: Timer },
+    RoomUpdated {
+        info: RoomInfo,
+    },
+    Timer {
+        timer: Timer,
+    },
     /// Exactly one per timer run.
-    TimerExpired { timer_id: String, name: String },
-    EnergizerStarted { run: EnergizerRun },
-    EnergizerAnswer { run_id: String, answer: EnergizerAnswer },
-    EnergizerClosed { run_id: String },
-    Highlight { highlight: Highlight },
-    HighlightRemoved { highlight_id: String },
-    EnergyCheck { check: EnergyCheck },
+    TimerExpired {
+        timer_id: String,
+        name: String,
+    },
+    EnergizerStarted {
+        run: EnergizerRun,
+    },
+    EnergizerAnswer {
+        run_id: String,
+        answer: EnergizerAnswer,
+    },
+    EnergizerClosed {
+        run_id: String,
+    },
+    Highlight {
+        highlight: Highlight,
+    },
+    HighlightRemoved {
+        highlight_id: String,
+    },
+    EnergyCheck {
+        check: EnergyCheck,
+    },
     /// Your own energy answer was recorded (to you only; the room sees the aggregate).
-    EnergyAnswered { check_id: String, level: u8 },
-    Hands { queue: Vec<String> },
-    CalledOn { member_id: String },
+    EnergyAnswered {
+        check_id: String,
+        level: u8,
+    },
+    Hands {
+        queue: Vec<String>,
+    },
+    CalledOn {
+        member_id: String,
+    },
     /// 5 and 1 minutes before the scheduled end.
-    SessionWarning { minutes_left: u32, ends_at: Millis },
-    SessionEnded { summary: Summary },
+    SessionWarning {
+        minutes_left: u32,
+        ends_at: Millis,
+    },
+    SessionEnded {
+        summary: Summary,
+    },
     /// Facilitators only: the waiting-room queue.
-    WaitingRoom { queue: Vec<Waiting> },
+    WaitingRoom {
+        queue: Vec<Waiting>,
+    },
     /// Facilitators only (and the requester gets its own copy).
-    SupportRequested { request: SupportRequest },
+    SupportRequested {
+        request: SupportRequest,
+    },
     /// Only to the two members: a private room was opened for them.
     OneOnOne {
         request_id: String,
@@ -676,14 +834,27 @@ pub enum Event {
         facilitator_key: Option<String>,
     },
     /// To one member: a facilitator gently invites you to share (you may decline).
-    ShareInvite { invite_id: String, from_name: String },
+    ShareInvite {
+        invite_id: String,
+        from_name: String,
+    },
     /// To facilitators: an invite was declined (no pressure, just so you know).
-    ShareDeclined { invite_id: String, member_id: String },
+    ShareDeclined {
+        invite_id: String,
+        member_id: String,
+    },
     /// To you: your personal mutes changed.
-    PersonalMutes { member_ids: Vec<String> },
-    ParkingLot { items: Vec<ParkedItem> },
+    PersonalMutes {
+        member_ids: Vec<String>,
+    },
+    ParkingLot {
+        items: Vec<ParkedItem>,
+    },
     /// A calm, room-wide notice (e.g. paused: a facilitator will be back).
-    RoomNotice { code: String, message: String },
+    RoomNotice {
+        code: String,
+        message: String,
+    },
 }
 
 /// Stable, machine-readable error codes.
@@ -901,7 +1072,10 @@ mod tests {
     fn decode_classifies_errors() {
         assert_eq!(decode_client("nope").unwrap_err().0, ErrorCode::BadJson);
         assert_eq!(decode_client("[1]").unwrap_err().0, ErrorCode::BadJson);
-        assert_eq!(decode_client(r#"{"x":1}"#).unwrap_err().0, ErrorCode::BadMessage);
+        assert_eq!(
+            decode_client(r#"{"x":1}"#).unwrap_err().0,
+            ErrorCode::BadMessage
+        );
         assert_eq!(
             decode_client(r#"{"type":"fly"}"#).unwrap_err().0,
             ErrorCode::UnknownType

@@ -4,7 +4,11 @@ use clap::Parser;
 use std::net::SocketAddr;
 
 #[derive(Parser, Debug, Clone)]
-#[command(name = "huddle", version, about = "Huddle: real-time rooms for clinician peer support.\n\nRuns in memory by default; give --redis-url to run several instances as one.")]
+#[command(
+    name = "huddle",
+    version,
+    about = "Huddle: real-time rooms for clinician peer support.\n\nRuns in memory by default; give --redis-url to run several instances as one."
+)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "HUDDLE_BIND", default_value = "127.0.0.1:8080")]

@@ -107,7 +107,12 @@ fn origin_allowed(hub: &Hub, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true; // not a browser: nothing to protect against here
     };
-    if hub.cfg.allowed_origins.iter().any(|a| a == origin || a == "*") {
+    if hub
+        .cfg
+        .allowed_origins
+        .iter()
+        .any(|a| a == origin || a == "*")
+    {
         return true;
     }
     let host = headers
@@ -258,7 +263,11 @@ async fn list_rooms(State(st): State<AppState>, Query(q): Query<ListQuery>) -> R
 async fn room_info(State(st): State<AppState>, Path(id): Path<String>) -> Response {
     match st.hub.broker.meta(&id).await {
         Some(m) => Json(m.public).into_response(),
-        None => api_error(StatusCode::NOT_FOUND, ErrorCode::RoomNotFound, "no such room"),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::RoomNotFound,
+            "no such room",
+        ),
     }
 }
 
@@ -279,7 +288,11 @@ async fn summary_md(
         .map(str::to_string)
         .or(q.key);
     let Some(meta) = st.hub.broker.meta(&id).await else {
-        return api_error(StatusCode::NOT_FOUND, ErrorCode::RoomNotFound, "no such room");
+        return api_error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::RoomNotFound,
+            "no such room",
+        );
     };
     if !key.is_some_and(|k| crate::room::secret_matches(&k, &meta.key_hash)) {
         return api_error(

@@ -162,9 +162,11 @@ impl Hub {
         spec: &CreateRoom,
     ) -> Result<(String, String), (ErrorCode, String)> {
         let title = spec.title.trim();
-        if title.is_empty() || title.chars().count() > 120 || title.chars().any(char::is_control)
-        {
-            return Err((ErrorCode::Invalid, "title must be 1 to 120 characters".into()));
+        if title.is_empty() || title.chars().count() > 120 || title.chars().any(char::is_control) {
+            return Err((
+                ErrorCode::Invalid,
+                "title must be 1 to 120 characters".into(),
+            ));
         }
         if let (Some(s), Some(e)) = (spec.starts_at, spec.ends_at) {
             if e <= s {
@@ -175,13 +177,23 @@ impl Hub {
             return Err((ErrorCode::Invalid, "capacity must be at least 1".into()));
         }
         if self.actors.len() >= self.cfg.max_rooms {
-            return Err((ErrorCode::Unavailable, "this server hosts its maximum number of rooms".into()));
+            return Err((
+                ErrorCode::Unavailable,
+                "this server hosts its maximum number of rooms".into(),
+            ));
         }
         let mut spec = spec.clone();
         spec.title = title.to_string();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = room::new_secret();
-        let room = Room::new(id.clone(), &spec, &key, self.limits(), self.crisis.clone(), now_ms());
+        let room = Room::new(
+            id.clone(),
+            &spec,
+            &key,
+            self.limits(),
+            self.crisis.clone(),
+            now_ms(),
+        );
         // Visible (joinable, listed) as soon as the creator hears of it.
         self.broker.store_meta(&id, &meta_of(&room)).await;
         self.broker.create(self, room).await?;
@@ -235,7 +247,12 @@ impl Hub {
 
     // ----- local sessions -----
 
-    pub fn register_conn(&self, conn: &ConnId, tx: mpsc::Sender<Outgoing>, kill: CancellationToken) {
+    pub fn register_conn(
+        &self,
+        conn: &ConnId,
+        tx: mpsc::Sender<Outgoing>,
+        kill: CancellationToken,
+    ) {
         self.conns.insert(conn.clone(), (tx, kill));
     }
 
@@ -257,7 +274,10 @@ impl Hub {
     /// Close every connection on this instance with a reason (graceful shutdown).
     pub fn close_all_local(&self, code: u16, reason: &str) {
         for c in self.conns.iter() {
-            let _ = c.value().0.try_send(Outgoing::Close(code, reason.to_string()));
+            let _ = c
+                .value()
+                .0
+                .try_send(Outgoing::Close(code, reason.to_string()));
         }
     }
 

@@ -127,6 +127,9 @@ fn from_wire(d: Vec<WireDelivery>) -> Vec<Delivery> {
         .collect()
 }
 
+/// One XRANGE entry: (stream id, [(field, value)]).
+type StreamEntry = (String, Vec<(String, String)>);
+
 /// One event from the history stream: (seq, audience, frame).
 type HistoryEntry = (u64, Audience, ServerMsg);
 
@@ -341,7 +344,10 @@ impl RedisBroker {
             let owner: redis::RedisResult<Option<String>> =
                 self.query(redis::cmd("GET").arg(k_owner(&room))).await;
             if let Ok(None) = owner {
-                let since = *self.orphans.entry(room.clone()).or_insert_with(Instant::now);
+                let since = *self
+                    .orphans
+                    .entry(room.clone())
+                    .or_insert_with(Instant::now);
                 if since.elapsed() >= ORPHAN_WAIT {
                     self.orphans.remove(&room);
                     self.claim(hub, &room).await;
@@ -452,8 +458,13 @@ impl RedisBroker {
     }
 
     async fn load_history(&self, room_id: &str) -> Vec<HistoryEntry> {
-        let reply: redis::RedisResult<Vec<(String, Vec<(String, String)>)>> = self
-            .query(redis::cmd("XRANGE").arg(k_events(room_id)).arg("-").arg("+"))
+        let reply: redis::RedisResult<Vec<StreamEntry>> = self
+            .query(
+                redis::cmd("XRANGE")
+                    .arg(k_events(room_id))
+                    .arg("-")
+                    .arg("+"),
+            )
             .await;
         let mut out = Vec::new();
         for (_id, fields) in reply.unwrap_or_default() {

@@ -214,7 +214,10 @@ async fn killed_instance_members_leave_and_resume_elsewhere() {
             ..
         }
     ));
-    eprintln!("member left B's roster {:?} after the kill", killed.elapsed());
+    eprintln!(
+        "member left B's roster {:?} after the kill",
+        killed.elapsed()
+    );
 
     // Meanwhile the room goes on (hosted by B now).
     let mut missed = Vec::new();
@@ -224,14 +227,16 @@ async fn killed_instance_members_leave_and_resume_elsewhere() {
     }
     // A's member comes back through B with its resume token: exactly what it missed.
     let mut back = b.client().await;
-    let (before, end) = back
-        .resume(&room.room_id, "OnA", &you, last, &epoch)
-        .await;
+    let (before, end) = back.resume(&room.room_id, "OnA", &you, last, &epoch).await;
     assert!(
         matches!(end, ServerMsg::Resumed { .. }),
         "expected resumed, got {end:?}"
     );
-    assert_eq!(chat_texts(&before), missed, "every missed message, once, in order");
+    assert_eq!(
+        chat_texts(&before),
+        missed,
+        "every missed message, once, in order"
+    );
     // And it is in the roster again, as itself.
     assert!(events(&before)
         .iter()
@@ -263,9 +268,11 @@ async fn redis_outage_is_survived() {
 
     redis.kill();
     // Members hear about it; readiness turns unhealthy; nobody crashes.
-    let notice = wait_for(&mut pb, 15, |m| {
-        matches!(m, ServerMsg::Notice { code, .. } if code == "degraded")
-    })
+    let notice = wait_for(
+        &mut pb,
+        15,
+        |m| matches!(m, ServerMsg::Notice { code, .. } if code == "degraded"),
+    )
     .await;
     eprintln!("member on B saw: {notice:?}");
     assert_eq!(b.get("/readyz").await.status, 503);
@@ -281,15 +288,15 @@ async fn redis_outage_is_survived() {
         assert!(Instant::now() < deadline, "B never became ready again");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    wait_for(&mut pb, 15, |m| {
-        matches!(m, ServerMsg::Notice { code, .. } if code == "recovered")
-    })
-    .await;
-    // What was said during the outage arrives, then new messages flow both ways.
-    pb.recv_event(
-        |e| matches!(e, Event::Chat { message } if message.text == "during the outage"),
+    wait_for(
+        &mut pb,
+        15,
+        |m| matches!(m, ServerMsg::Notice { code, .. } if code == "recovered"),
     )
     .await;
+    // What was said during the outage arrives, then new messages flow both ways.
+    pb.recv_event(|e| matches!(e, Event::Chat { message } if message.text == "during the outage"))
+        .await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         pb.send(&ClientMsg::Chat {
@@ -455,7 +462,10 @@ async fn presence_has_no_duplicates_or_ghosts_after_a_crash() {
     let _ = fac.barrier().await;
     for (id, changes) in &joined {
         for pair in changes.windows(2) {
-            assert_ne!(pair[0], pair[1], "duplicate presence event for {id}: {changes:?}");
+            assert_ne!(
+                pair[0], pair[1],
+                "duplicate presence event for {id}: {changes:?}"
+            );
         }
         assert_eq!(changes.first(), Some(&true), "{id} left before joining");
     }

@@ -77,7 +77,11 @@ pub enum Control {
     /// From now on, this connection is this member (sent before its welcome).
     Bind { conn: ConnId, member: String },
     /// Close this connection after delivering what precedes this control.
-    Close { conn: ConnId, code: u16, reason: String },
+    Close {
+        conn: ConnId,
+        code: u16,
+        reason: String,
+    },
 }
 
 /// One frame (or control) for an audience.
@@ -1256,8 +1260,7 @@ impl Room {
                 self.can_post(i, now, false)?;
                 let text = clean_text(&text, 280, "answer")?;
                 let name = self.members[i].name.clone();
-                let Some(run) = self.energizer.as_mut().filter(|r| r.id == run_id && r.open)
-                else {
+                let Some(run) = self.energizer.as_mut().filter(|r| r.id == run_id && r.open) else {
                     return err(ErrorCode::NotFound, "that energizer is not open");
                 };
                 let answer = EnergizerAnswer {
@@ -1267,7 +1270,11 @@ impl Room {
                 };
                 run.answers.retain(|a| a.member_id != me);
                 run.answers.push(answer.clone());
-                self.emit(Audience::All, Event::EnergizerAnswer { run_id, answer }, now);
+                self.emit(
+                    Audience::All,
+                    Event::EnergizerAnswer { run_id, answer },
+                    now,
+                );
                 Ok(())
             }
             ClientMsg::Agree { highlight_id } => self.agree(&me, &highlight_id, true, now),
@@ -1515,7 +1522,11 @@ impl Room {
                     None => None,
                 };
                 if let Some(old) = self.energizer.take().filter(|r| r.open) {
-                    self.emit(Audience::All, Event::EnergizerClosed { run_id: old.id }, now);
+                    self.emit(
+                        Audience::All,
+                        Event::EnergizerClosed { run_id: old.id },
+                        now,
+                    );
                 }
                 let run = EnergizerRun {
                     id: new_id(),
@@ -1697,7 +1708,10 @@ impl Room {
                 match self.members[t].role {
                     Role::CoFacilitator => {}
                     Role::Facilitator => {
-                        return err(ErrorCode::Forbidden, "the room's facilitator cannot be demoted")
+                        return err(
+                            ErrorCode::Forbidden,
+                            "the room's facilitator cannot be demoted",
+                        )
                     }
                     Role::Participant => return err(ErrorCode::Invalid, "not a co-facilitator"),
                 }
@@ -1836,8 +1850,7 @@ impl Room {
                 let base = self.info.ends_at.unwrap_or(now).max(now);
                 let end = base + minutes as u64 * 60_000;
                 self.info.ends_at = Some(end);
-                self.warned
-                    .retain(|w| now + (*w as u64) * 60_000 >= end);
+                self.warned.retain(|w| now + (*w as u64) * 60_000 >= end);
                 self.room_updated(now);
                 Ok(())
             }
@@ -2048,7 +2061,12 @@ impl Room {
         );
     }
 
-    fn start_timer(&mut self, name: String, secs: u32, now: Millis) -> Result<String, (ErrorCode, String)> {
+    fn start_timer(
+        &mut self,
+        name: String,
+        secs: u32,
+        now: Millis,
+    ) -> Result<String, (ErrorCode, String)> {
         if self.timers.len() >= 20 {
             return Err((ErrorCode::Invalid, "too many timers".into()));
         }
