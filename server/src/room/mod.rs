@@ -966,14 +966,7 @@ impl Room {
             self.info.status = RoomStatus::Open;
             self.opened_at = Some(now);
             self.room_updated(now);
-            let lobby: Vec<Pending> = self
-                .pending
-                .iter()
-                .filter(|p| p.why == PendingWhy::Lobby)
-                .cloned()
-                .collect();
-            self.pending.retain(|p| p.why != PendingWhy::Lobby);
-            for mut p in lobby {
+            for mut p in self.take_pending(PendingWhy::Lobby) {
                 if self.info.waiting_room {
                     p.why = PendingWhy::WaitingRoom;
                     let conn = p.conn.clone();
@@ -1740,14 +1733,7 @@ impl Room {
                 self.info.waiting_room = enabled;
                 self.room_updated(now);
                 if !enabled {
-                    let waiting: Vec<Pending> = self
-                        .pending
-                        .iter()
-                        .filter(|p| p.why == PendingWhy::WaitingRoom)
-                        .cloned()
-                        .collect();
-                    self.pending.retain(|p| p.why != PendingWhy::WaitingRoom);
-                    for p in waiting {
+                    for p in self.take_pending(PendingWhy::WaitingRoom) {
                         self.admit_pending(p, now);
                     }
                     self.waiting_changed(now);
@@ -1755,27 +1741,13 @@ impl Room {
                 Ok(())
             }
             ClientMsg::Admit { member_id } => {
-                let Some(p) = self
-                    .pending
-                    .iter()
-                    .position(|p| p.member_id == member_id && p.why == PendingWhy::WaitingRoom)
-                else {
-                    return err(ErrorCode::NotFound, "nobody waiting with that id");
-                };
-                let p = self.pending.remove(p);
+                let p = self.take_waiting(&member_id)?;
                 self.admit_pending(p, now);
                 self.waiting_changed(now);
                 Ok(())
             }
             ClientMsg::Decline { member_id } => {
-                let Some(p) = self
-                    .pending
-                    .iter()
-                    .position(|p| p.member_id == member_id && p.why == PendingWhy::WaitingRoom)
-                else {
-                    return err(ErrorCode::NotFound, "nobody waiting with that id");
-                };
-                let p = self.pending.remove(p);
+                let p = self.take_waiting(&member_id)?;
                 self.reply(
                     &p.conn,
                     ServerMsg::Error {
@@ -1902,6 +1874,27 @@ impl Room {
     }
 
     // ----- command helpers -----
+
+    /// Everyone pending for this reason, out of the pending list.
+    fn take_pending(&mut self, why: PendingWhy) -> Vec<Pending> {
+        let (taken, kept) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.why == why);
+        self.pending = kept;
+        taken
+    }
+
+    /// One person from the waiting room, out of the pending list.
+    fn take_waiting(&mut self, member_id: &str) -> Result<Pending, (ErrorCode, String)> {
+        match self
+            .pending
+            .iter()
+            .position(|p| p.member_id == member_id && p.why == PendingWhy::WaitingRoom)
+        {
+            Some(i) => Ok(self.pending.remove(i)),
+            None => Err((ErrorCode::NotFound, "nobody waiting with that id".into())),
+        }
+    }
 
     fn member_idx(&self, id: &str) -> Result<usize, (ErrorCode, String)> {
         self.idx(id)
