@@ -126,6 +126,8 @@ export class RoomApp {
     this.phase = phase;
     if (this.conn) this.conn.stop();
     clearBanner('reconnecting');
+    const rules = T('rules-dialog');
+    if (rules.open) rules.close();
     this.renderMe();
   }
 

@@ -21,6 +21,10 @@ export function setBanner(id, text, kind = 'info', actions = []) {
     el = h('div', { class: 'banner', dataset: { banner: id }, testid: 'banner-' + id, role: kind === 'danger' ? 'alert' : null });
     host.append(el);
   }
+  // Re-setting the same banner must not re-announce it in the live region.
+  const sig = JSON.stringify([kind, text, actions.map((a) => [a.label, a.href || '', a.testid || ''])]);
+  if (el.dataset.sig === sig) return el;
+  el.dataset.sig = sig;
   el.className = `banner banner-${kind}`;
   const nodes = [h('span', { class: 'banner-text', text })];
   for (const a of actions) {
