@@ -38,6 +38,10 @@ pub trait Broker: Send + Sync + 'static {
     async fn dropped(&self, hub: &Arc<Hub>, room_id: &str);
     /// The room's actor stopped here; another instance may host it now.
     async fn released(&self, hub: &Arc<Hub>, room_id: &str);
+    /// Before a release: stop taking the room's commands from other instances;
+    /// returns once those already received are queued to its actor (so the
+    /// actor applies them before handing over, and none is lost).
+    async fn close_intake(&self, _room_id: &str) {}
     /// Whether the broker can serve (for /readyz).
     fn ready(&self) -> bool;
 }

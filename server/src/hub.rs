@@ -383,11 +383,17 @@ impl Hub {
             .filter_map(|o| match o {
                 Out::Frame { audience, msg } => match serde_json::to_string(&msg) {
                     Ok(t) => Some(Delivery::Frame {
-                        audience,
+                        // Events replayed to one connection (resume) are replies:
+                        // not history again, and never deduplicated away by seq.
                         seq: match msg {
-                            ServerMsg::Event { seq, .. } => Some(seq),
+                            ServerMsg::Event { seq, .. }
+                                if !matches!(audience, Audience::Conn(_)) =>
+                            {
+                                Some(seq)
+                            }
                             _ => None,
                         },
+                        audience,
                         light: !matches!(
                             msg,
                             ServerMsg::Event { ref event, .. }
@@ -505,6 +511,12 @@ async fn run_actor(hub: Arc<Hub>, mut room: Room, mut rx: mpsc::Receiver<RoomCmd
                 }
                 hub.metrics.errors_sent.fetch_add(refused, Relaxed);
                 if release {
+                    // Stop taking commands from other instances, then apply those
+                    // already here: nothing sent to the room is lost in the handover.
+                    hub.broker.close_intake(&id).await;
+                    while let Ok(cmd) = rx.try_recv() {
+                        let _ = apply(&mut room, cmd, now_ms());
+                    }
                     let out = room.take_output();
                     if !out.is_empty() {
                         hub.broker.publish(&hub, &room, Arc::new(Hub::serialize(out))).await;

@@ -160,6 +160,10 @@ pub struct RedisBroker {
     orphans: DashMap<String, Instant>,
     /// When Redis last came back after an outage.
     recovered_at: std::sync::Mutex<Option<Instant>>,
+    /// Rooms being released: their `in` channel stays unsubscribed.
+    intake_closed: DashSet<String>,
+    /// `in` channels being unsubscribed → who waits for the confirmation.
+    intake_waiters: DashMap<String, tokio::sync::oneshot::Sender<()>>,
 }
 
 const RENEW: &str = r#"
@@ -228,6 +232,8 @@ impl RedisBroker {
             caught_up: AtomicU64::new(0),
             orphans: DashMap::new(),
             recovered_at: std::sync::Mutex::new(None),
+            intake_closed: DashSet::new(),
+            intake_waiters: DashMap::new(),
         });
         Ok((b, rx))
     }
@@ -325,7 +331,12 @@ impl RedisBroker {
         // Resubscribe everything we need (a Redis restart drops subscriptions
         // that automatic resubscription may have missed); idempotent.
         let mut chans: Vec<String> = self.watched.iter().map(|r| ch_out(&r)).collect();
-        chans.extend(hub.owned_rooms().iter().map(|r| ch_in(r)));
+        chans.extend(
+            hub.owned_rooms()
+                .iter()
+                .filter(|r| !self.intake_closed.contains(*r))
+                .map(|r| ch_in(r)),
+        );
         if !chans.is_empty() {
             let mut sub = self.sub.clone();
             let _ = sub.subscribe(&chans).await;
@@ -385,6 +396,16 @@ impl RedisBroker {
                     };
                     if let Some(actor) = hub.actor(room) {
                         let _ = actor.send(cmd).await;
+                    }
+                }
+            }
+            PushKind::Unsubscribe => {
+                // Every message before this confirmation went to its actor already.
+                if let Some(Value::BulkString(ch)) = p.data.first() {
+                    if let Ok(ch) = std::str::from_utf8(ch) {
+                        if let Some((_, waiter)) = self.intake_waiters.remove(ch) {
+                            let _ = waiter.send(());
+                        }
                     }
                 }
             }
@@ -945,6 +966,18 @@ impl Broker for RedisBroker {
         self.released_local(room_id).await;
     }
 
+    async fn close_intake(&self, room_id: &str) {
+        self.intake_closed.insert(room_id.to_string());
+        let ch = ch_in(room_id);
+        let (waiter, confirmed) = tokio::sync::oneshot::channel();
+        self.intake_waiters.insert(ch.clone(), waiter);
+        let mut sub = self.sub.clone();
+        if sub.unsubscribe(&ch).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_millis(500), confirmed).await;
+        }
+        self.intake_waiters.remove(&ch);
+    }
+
     fn ready(&self) -> bool {
         self.up.load(Relaxed)
     }
@@ -956,5 +989,6 @@ impl RedisBroker {
         self.backlog.remove(room_id);
         let mut sub = self.sub.clone();
         let _ = sub.unsubscribe(ch_in(room_id)).await;
+        self.intake_closed.remove(room_id);
     }
 }
