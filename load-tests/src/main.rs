@@ -172,7 +172,15 @@ fn split(clients: u32, size: u32) -> (u32, u32) {
     (rooms, clients.div_ceil(rooms))
 }
 
-fn main() -> Result<()> {
+fn main() {
+    // Plain error text (no backtrace even with RUST_BACKTRACE set).
+    if let Err(e) = real_main() {
+        eprintln!("huddle-load: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
     let cli = Cli::parse();
     let (cfg, common) = match &cli.scenario {
         Cmd::Fanout {

@@ -589,7 +589,13 @@ pub async fn run(cfg: Config) -> Result<Report> {
     tasks.abort_all();
     let client_rss_kb = sys::sample_self().map(|s| s.rss_kb).unwrap_or(0);
     // Everything else = machine busy − server(s) − this generator (only with --server-pid).
-    let other_cpu_pct = match (machine_start, machine_end, self_cpu_start, self_cpu_end, &after) {
+    let other_cpu_pct = match (
+        machine_start,
+        machine_end,
+        self_cpu_start,
+        self_cpu_end,
+        &after,
+    ) {
         (Some((b0, _)), Some((b1, _)), Some(c0), Some(c1), Some(_)) if window_secs > 0.0 => {
             let ours = sum_cpu(&after).saturating_sub(cpu_run_start) + c1.saturating_sub(c0);
             let other = b1.saturating_sub(b0).saturating_sub(ours);

@@ -172,10 +172,12 @@ async fn ws(
     };
     let max = hub.cfg.max_frame_bytes;
     upgrade
-        // Small buffers: idle connections must stay cheap (tungstenite's
-        // defaults are 128 KiB each). Frames are still batched per flush.
+        // Small read buffer: idle connections must stay cheap (tungstenite's
+        // default is 128 KiB).
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        // Frames queued together are written in one go (one syscall per
+        // flush, not per frame); the buffer only grows under load.
+        .write_buffer_size(16 * 1024)
         .max_write_buffer_size(1024 * 1024)
         // Transport ceiling: messages over 4× the protocol limit close the connection (1009);
         // smaller oversize frames get a `too_large` error and the connection goes on.

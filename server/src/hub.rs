@@ -98,6 +98,9 @@ struct LocalSession {
 #[derive(Default)]
 pub struct LocalRoom {
     sessions: Mutex<Vec<LocalSession>>,
+    /// Set once the broker delivers this room's traffic here: every joiner
+    /// waits for it, so no reply can be published before we listen.
+    watching: tokio::sync::OnceCell<()>,
 }
 
 impl LocalRoom {
@@ -118,6 +121,7 @@ pub struct Hub {
     /// Every live connection on this instance (for shutdown notices).
     conns: DashMap<ConnId, (mpsc::Sender<Outgoing>, CancellationToken)>,
     pub shutting_down: CancellationToken,
+    watch_lock: tokio::sync::Mutex<()>,
 }
 
 impl Hub {
@@ -138,6 +142,7 @@ impl Hub {
             actors: DashMap::new(),
             conns: DashMap::new(),
             shutting_down: CancellationToken::new(),
+            watch_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -295,7 +300,7 @@ impl Hub {
         kill: CancellationToken,
         bound: Arc<std::sync::atomic::AtomicBool>,
     ) {
-        let first = {
+        let local = {
             let local = self.locals.entry(room_id.to_string()).or_default();
             let mut s = local.sessions.lock().unwrap_or_else(|e| e.into_inner());
             s.push(LocalSession {
@@ -305,11 +310,15 @@ impl Hub {
                 kill,
                 bound,
             });
-            s.len() == 1
+            local.clone()
         };
-        if first {
-            self.broker.watch(room_id).await;
-        }
+        local
+            .watching
+            .get_or_init(|| async {
+                let _guard = self.watch_lock.lock().await;
+                self.broker.watch(room_id).await;
+            })
+            .await;
     }
 
     pub async fn detach(&self, room_id: &str, conn: &ConnId) {
@@ -322,6 +331,9 @@ impl Hub {
             None => false,
         };
         if empty {
+            // Serialized with watch(): a new joiner's subscribe can never be
+            // undone by an older unsubscribe.
+            let _guard = self.watch_lock.lock().await;
             self.locals.remove_if(room_id, |_, l| l.is_empty());
             if !self.locals.contains_key(room_id) {
                 self.broker.unwatch(room_id).await;

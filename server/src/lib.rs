@@ -74,9 +74,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
     };
     let app = http::router(hub.clone());
-    let listener = tokio::net::TcpListener::bind(cfg.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.bind))?;
+    let listener = listen(cfg.bind).with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to learn the port.
     println!("Huddle listening on http://{addr} ({mode}) — open it in a browser");
@@ -107,6 +105,19 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown)
     .await?;
     Ok(())
+}
+
+/// Bind with a deep accept backlog: a join storm must not overflow it
+/// (the default 128 makes clients wait seconds to retry their SYN).
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 async fn shutdown_signal() {
