@@ -39,8 +39,9 @@ const LEASE_MS: u64 = 6_000;
 const HEARTBEAT_MS: u64 = 6_000;
 const KEY_TTL_MS: u64 = 24 * 3600 * 1000;
 const HISTORY_BATCHES: usize = 2_000;
-/// How often an idle room's state is saved at most while chat flows.
-const SAVE_EVERY: Duration = Duration::from_millis(1_000);
+/// How often a room's state is saved at most while only chat flows (chat is
+/// in the history stream, and a takeover re-applies it from there).
+const SAVE_EVERY: Duration = Duration::from_secs(10);
 /// How long a room must look ownerless before another instance takes it over.
 const ORPHAN_WAIT: Duration = Duration::from_millis(2_500);
 /// Unpublished batches kept per room while Redis is away.
@@ -69,29 +70,37 @@ fn ch_in(id: &str) -> String {
 }
 const K_ROOMS: &str = "huddle:rooms";
 
-/// One delivery as it crosses Redis.
+/// One delivery as it crosses Redis: audience and seq in a JSON header,
+/// the frame's own JSON appended raw (never escaped into another string).
 #[derive(Serialize, Deserialize)]
-enum WireDelivery {
+enum WireItem {
     F {
         a: Audience,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         s: Option<u64>,
-        t: String,
+        /// Length in bytes of the frame text in the body.
+        n: usize,
     },
     C(Control),
 }
 
 #[derive(Serialize, Deserialize)]
-struct WireBatch {
+struct WireHead {
     /// The publishing instance (it delivered locally already).
     from: String,
-    d: Vec<WireDelivery>,
+    d: Vec<WireItem>,
 }
 
-fn to_wire(batch: &[Delivery], events_only: bool) -> Vec<WireDelivery> {
-    batch
-        .iter()
-        .filter_map(|d| match d {
+/// `header JSON \n frame frame frame...`; `events_only` keeps what goes to
+/// history (room events), leaving out replies such as welcomes and errors.
+fn encode(from: &str, batch: &[Delivery], events_only: bool) -> Option<Vec<u8>> {
+    let mut head = WireHead {
+        from: from.to_string(),
+        d: Vec::with_capacity(batch.len()),
+    };
+    let mut body: Vec<&[u8]> = Vec::with_capacity(batch.len());
+    for d in batch {
+        match d {
             Delivery::Frame {
                 audience,
                 seq,
@@ -99,36 +108,58 @@ fn to_wire(batch: &[Delivery], events_only: bool) -> Vec<WireDelivery> {
                 ..
             } => {
                 if events_only && seq.is_none() {
-                    return None; // replies (welcome, errors) never go to history
+                    continue;
                 }
-                Some(WireDelivery::F {
+                head.d.push(WireItem::F {
                     a: audience.clone(),
                     s: *seq,
-                    t: text.as_str().to_string(),
-                })
+                    n: text.len(),
+                });
+                body.push(text.as_bytes());
             }
-            Delivery::Control(c) if !events_only => Some(WireDelivery::C(c.clone())),
-            Delivery::Control(_) => None,
-        })
-        .collect()
+            Delivery::Control(c) if !events_only => head.d.push(WireItem::C(c.clone())),
+            Delivery::Control(_) => {}
+        }
+    }
+    if head.d.is_empty() {
+        return None;
+    }
+    let mut out = serde_json::to_vec(&head).ok()?;
+    out.push(b'\n');
+    for t in body {
+        out.extend_from_slice(t);
+    }
+    Some(out)
 }
 
-fn from_wire(d: Vec<WireDelivery>) -> Vec<Delivery> {
-    d.into_iter()
-        .map(|w| match w {
-            WireDelivery::F { a, s, t } => Delivery::Frame {
-                audience: a,
-                seq: s,
-                light: true,
-                text: Utf8Bytes::from(t),
-            },
-            WireDelivery::C(c) => Delivery::Control(c),
-        })
-        .collect()
+/// The inverse of [`encode`]; `None` for anything malformed.
+fn decode(payload: &[u8]) -> Option<(String, Vec<Delivery>)> {
+    let nl = payload.iter().position(|b| *b == b'\n')?;
+    let head: WireHead = serde_json::from_slice(&payload[..nl]).ok()?;
+    let body = bytes::Bytes::copy_from_slice(&payload[nl + 1..]);
+    let mut off: usize = 0;
+    let mut out = Vec::with_capacity(head.d.len());
+    for item in head.d {
+        match item {
+            WireItem::F { a, s, n } => {
+                let end = off.checked_add(n).filter(|e| *e <= body.len())?;
+                let text = Utf8Bytes::try_from(body.slice(off..end)).ok()?;
+                off = end;
+                out.push(Delivery::Frame {
+                    audience: a,
+                    seq: s,
+                    light: true,
+                    text,
+                });
+            }
+            WireItem::C(c) => out.push(Delivery::Control(c)),
+        }
+    }
+    Some((head.from, out))
 }
 
 /// One XRANGE entry: (stream id, [(field, value)]).
-type StreamEntry = (String, Vec<(String, String)>);
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 
 /// One event from the history stream: (seq, audience, frame).
 type HistoryEntry = (u64, Audience, ServerMsg);
@@ -384,11 +415,11 @@ impl RedisBroker {
                     return;
                 };
                 if let Some(room) = rest.strip_suffix(":out") {
-                    let Ok(b) = serde_json::from_slice::<WireBatch>(payload) else {
+                    let Some((from, batch)) = decode(payload) else {
                         return;
                     };
-                    if b.from != self.instance && hub.actor(room).is_none() {
-                        self.deliver_remote(hub, room, from_wire(b.d)).await;
+                    if from != self.instance && hub.actor(room).is_none() {
+                        self.deliver_remote(hub, room, batch).await;
                     }
                 } else if let Some(room) = rest.strip_suffix(":in") {
                     let Ok(cmd) = serde_json::from_slice::<RoomCmd>(payload) else {
@@ -493,13 +524,19 @@ impl RedisBroker {
                 if f != "b" {
                     continue;
                 }
-                let Ok(ds) = serde_json::from_str::<Vec<WireDelivery>>(&v) else {
+                let Some((_, batch)) = decode(&v) else {
                     continue;
                 };
-                for d in ds {
-                    if let WireDelivery::F { a, s: Some(s), t } = d {
-                        if let Ok(msg) = serde_json::from_str::<ServerMsg>(&t) {
-                            out.push((s, a, msg));
+                for d in batch {
+                    if let Delivery::Frame {
+                        audience,
+                        seq: Some(s),
+                        text,
+                        ..
+                    } = d
+                    {
+                        if let Ok(msg) = serde_json::from_str::<ServerMsg>(text.as_str()) {
+                            out.push((s, audience, msg));
                         }
                     }
                 }
@@ -512,26 +549,19 @@ impl RedisBroker {
     /// the stream already holds it (so it can fill any gap before it).
     fn batches_pipe(&self, p: &mut redis::Pipeline, id: &str, batches: &[Arc<Vec<Delivery>>]) {
         for b in batches {
-            let events = to_wire(b, true);
-            if !events.is_empty() {
-                if let Ok(json) = serde_json::to_string(&events) {
-                    p.cmd("XADD")
-                        .arg(k_events(id))
-                        .arg("MAXLEN")
-                        .arg("~")
-                        .arg(HISTORY_BATCHES)
-                        .arg("*")
-                        .arg("b")
-                        .arg(json)
-                        .ignore();
-                }
+            if let Some(events) = encode(&self.instance, b, true) {
+                p.cmd("XADD")
+                    .arg(k_events(id))
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(HISTORY_BATCHES)
+                    .arg("*")
+                    .arg("b")
+                    .arg(events)
+                    .ignore();
             }
-            let wire = WireBatch {
-                from: self.instance.clone(),
-                d: to_wire(b, false),
-            };
-            if let Ok(json) = serde_json::to_string(&wire) {
-                p.cmd("PUBLISH").arg(ch_out(id)).arg(json).ignore();
+            if let Some(all) = encode(&self.instance, b, false) {
+                p.cmd("PUBLISH").arg(ch_out(id)).arg(all).ignore();
             }
         }
     }
@@ -721,7 +751,7 @@ impl Broker for RedisBroker {
         let mut p = redis::pipe();
         self.batches_pipe(&mut p, id, &pending);
         // Save the state at once when it changed beyond chat (membership, tokens,
-        // settings); while only chat flows, at most once a second.
+        // settings); while only chat flows, at most every SAVE_EVERY.
         let heavy = pending.iter().flat_map(|b| b.iter()).any(|d| match d {
             Delivery::Frame { light, .. } => !light,
             Delivery::Control(_) => true,
@@ -890,10 +920,10 @@ impl Broker for RedisBroker {
             Ok(0) => false,
             Ok(n) => {
                 let generation = self.generation.load(Relaxed);
-                let stale = self
-                    .saved
-                    .get(id)
-                    .is_none_or(|s| s.generation != generation || s.seq != room.seq());
+                let stale = self.saved.get(id).is_none_or(|s| {
+                    s.generation != generation
+                        || (s.seq != room.seq() && s.at.elapsed() >= SAVE_EVERY)
+                });
                 if n == 2 || stale || self.backlog.contains_key(id) {
                     // Lease re-created (Redis restarted) or state behind: store it all again.
                     self.persist(room).await;
@@ -990,5 +1020,85 @@ impl RedisBroker {
         let mut sub = self.sub.clone();
         let _ = sub.unsubscribe(ch_in(room_id)).await;
         self.intake_closed.remove(room_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(a: Audience, s: Option<u64>, t: &str) -> Delivery {
+        Delivery::Frame {
+            audience: a,
+            seq: s,
+            light: false,
+            text: Utf8Bytes::from(t.to_string()),
+        }
+    }
+
+    #[test]
+    fn wire_framing_round_trips_and_filters_history() {
+        let batch = vec![
+            frame(
+                Audience::All,
+                Some(7),
+                r#"{"type":"event","seq":7,"x":"a\nb \"q\""}"#,
+            ),
+            Delivery::Control(Control::Bind {
+                conn: "c".into(),
+                member: "m".into(),
+            }),
+            frame(
+                Audience::Conn("c".into()),
+                None,
+                r#"{"type":"welcome","é":"ü"}"#,
+            ),
+            frame(Audience::Members(vec!["m".into()]), Some(8), "{}"),
+        ];
+        let bytes = encode("inst", &batch, false).unwrap();
+        let (from, back) = decode(&bytes).unwrap();
+        assert_eq!(from, "inst");
+        assert_eq!(back.len(), 4);
+        let texts: Vec<String> = back
+            .iter()
+            .filter_map(|d| match d {
+                Delivery::Frame { text, .. } => Some(text.as_str().to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                r#"{"type":"event","seq":7,"x":"a\nb \"q\""}"#,
+                r#"{"type":"welcome","é":"ü"}"#,
+                "{}"
+            ]
+        );
+        // History keeps only events (no welcome, no controls).
+        let (_, hist) = decode(&encode("inst", &batch, true).unwrap()).unwrap();
+        let seqs: Vec<Option<u64>> = hist
+            .iter()
+            .map(|d| match d {
+                Delivery::Frame { seq, .. } => *seq,
+                Delivery::Control(_) => Some(0),
+            })
+            .collect();
+        assert_eq!(seqs, vec![Some(7), Some(8)]);
+        // Nothing to keep → nothing written.
+        assert!(encode("i", &batch[1..3], true).is_none());
+    }
+
+    #[test]
+    fn malformed_wire_payloads_are_rejected_without_panic() {
+        assert!(decode(b"").is_none());
+        assert!(decode(b"not json\n").is_none());
+        let bytes = encode("i", &[frame(Audience::All, Some(1), "hello")], false).unwrap();
+        // Truncated body: the declared length runs past the end.
+        assert!(decode(&bytes[..bytes.len() - 1]).is_none());
+        // Invalid UTF-8 in a frame.
+        let mut bad = bytes.clone();
+        let n = bad.len();
+        bad[n - 1] = 0xff;
+        assert!(decode(&bad).is_none());
     }
 }

@@ -488,3 +488,95 @@ async fn presence_has_no_duplicates_or_ghosts_after_a_crash() {
     fresh.sort();
     assert_eq!(fresh, expect);
 }
+
+/// Never unmoderated, across instances: the facilitator's instance dies; the
+/// room (hosted elsewhere) pauses, posting is refused with `paused`, and when
+/// the facilitator resumes on the other instance the room opens again. With a
+/// co-facilitator present, the co-facilitator takes over instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_is_never_unmoderated_across_instances() {
+    let redis = Redis::start();
+    let grace = ["--facilitator-grace-secs", "1", "--grace-secs", "30"];
+    let mut a = instance(&redis, &grace).await;
+    let b = instance(&redis, &grace).await;
+
+    // Room 1: the only facilitator is on A; the room is hosted on B.
+    let room = b.group("Pause").await;
+    let mut fac = a.client().await;
+    fac.join(&room.room_id, "Fac", Some(&room.facilitator_key))
+        .await;
+    let mut p = b.client().await;
+    p.join_ready(&room.room_id, "P").await;
+    let _ = fac.barrier().await;
+    let (you, last, epoch) = (fac.me.clone().unwrap(), fac.last_seq, fac.epoch.clone());
+
+    // Room 2: facilitator on A, co-facilitator on B.
+    let room2 = b.group("Takeover").await;
+    let mut fac2 = a.client().await;
+    fac2.join(&room2.room_id, "Fac2", Some(&room2.facilitator_key))
+        .await;
+    let mut co = b.client().await;
+    let cw = co.join_ready(&room2.room_id, "Co").await;
+    fac2.send(&ClientMsg::Promote {
+        member_id: cw.you.member_id.clone(),
+    })
+    .await;
+    co.recv_event(
+        |e| matches!(e, Event::MemberUpdated { member } if member.role == Role::CoFacilitator),
+    )
+    .await;
+
+    a.kill_hard();
+    drop(fac);
+    drop(fac2);
+
+    // Room 1 pauses calmly; posting is refused with `paused`.
+    wait_for(&mut p, 20, |m| {
+        matches!(m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. } if code == "paused")
+    })
+    .await;
+    p.send(&ClientMsg::Chat {
+        text: "anyone?".into(),
+    })
+    .await;
+    p.expect_error(ErrorCode::Paused).await;
+
+    // Room 2: the co-facilitator takes over (no pause).
+    let m = wait_for(&mut co, 20, |m| {
+        matches!(m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. }
+            if code == "facilitator_takeover" || code == "paused")
+    })
+    .await;
+    assert!(
+        matches!(&m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. } if code == "facilitator_takeover"),
+        "expected a takeover, got {m:?}"
+    );
+    co.send(&ClientMsg::TimerStart {
+        name: "Round".into(),
+        duration_secs: 60,
+    })
+    .await;
+    co.recv_event(|e| matches!(e, Event::Timer { .. })).await;
+
+    // The facilitator comes back through B: room 1 opens again.
+    let mut back = b.client().await;
+    back.send(&ClientMsg::Join {
+        v: PROTOCOL_VERSION,
+        room_id: room.room_id.clone(),
+        name: "Fac".into(),
+        facilitator_key: None,
+        resume: Some(Resume {
+            member_id: you.member_id.clone(),
+            token: you.resume_token.clone(),
+            last_seq: last,
+            epoch,
+        }),
+    })
+    .await;
+    wait_for(&mut back, 20, |m| matches!(m, ServerMsg::Resumed { .. })).await;
+    wait_for(&mut p, 10, |m| {
+        matches!(m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. } if code == "resumed")
+    })
+    .await;
+    p.chat("thank you for coming back").await;
+}
