@@ -177,7 +177,7 @@ async fn ws(
         .read_buffer_size(1024)
         // Frames queued together are written in one go (one syscall per
         // flush, not per frame); the buffer only grows under load.
-        .write_buffer_size(4 * 1024)
+        .write_buffer_size(2 * 1024)
         .max_write_buffer_size(1024 * 1024)
         // Transport ceiling: messages over 4× the protocol limit close the connection (1009);
         // smaller oversize frames get a `too_large` error and the connection goes on.
