@@ -7,19 +7,6 @@ use common::*;
 use huddle_protocol::*;
 use std::time::{Duration, Instant};
 
-/// Wait up to `secs` for a frame matching `pred` (longer than the harness's default).
-async fn wait_for(c: &mut Client, secs: u64, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match c.next_within(left).await {
-            Ok(m) if pred(&m) => return m,
-            Ok(_) => {}
-            Err(e) => panic!("[{}] no matching frame within {secs} s: {e:?}", c.name),
-        }
-    }
-}
-
 const FAST: &[&str] = &["--rate-per-sec", "2000", "--rate-burst", "2000"];
 
 async fn instance(redis: &Redis, extra: &[&str]) -> Server {
@@ -199,7 +186,7 @@ async fn killed_instance_members_leave_and_resume_elsewhere() {
     let killed = Instant::now();
     a.kill_hard();
     // A's member vanishes from B's roster in time (one member_left, no ghost).
-    let left = match wait_for(&mut on_b, 15, |m| {
+    let left = match on_b.wait_for(15, |m| {
         matches!(m, ServerMsg::Event { event: Event::MemberLeft { member_id, .. }, .. } if *member_id == a_id)
     })
     .await
@@ -268,12 +255,12 @@ async fn redis_outage_is_survived() {
 
     redis.kill();
     // Members hear about it; readiness turns unhealthy; nobody crashes.
-    let notice = wait_for(
-        &mut pb,
-        15,
-        |m| matches!(m, ServerMsg::Notice { code, .. } if code == "degraded"),
-    )
-    .await;
+    let notice = pb
+        .wait_for(
+            15,
+            |m| matches!(m, ServerMsg::Notice { code, .. } if code == "degraded"),
+        )
+        .await;
     eprintln!("member on B saw: {notice:?}");
     assert_eq!(b.get("/readyz").await.status, 503);
     assert_eq!(a.get("/healthz").await.status, 200);
@@ -288,8 +275,7 @@ async fn redis_outage_is_survived() {
         assert!(Instant::now() < deadline, "B never became ready again");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    wait_for(
-        &mut pb,
+    pb.wait_for(
         15,
         |m| matches!(m, ServerMsg::Notice { code, .. } if code == "recovered"),
     )
@@ -375,13 +361,14 @@ async fn lost_history_is_announced_with_history_reset() {
             }),
         })
         .await;
-        let end = wait_for(&mut back, 20, |m| {
-            matches!(
-                m,
-                ServerMsg::Welcome { .. } | ServerMsg::Resumed { .. } | ServerMsg::Error { .. }
-            )
-        })
-        .await;
+        let end = back
+            .wait_for(20, |m| {
+                matches!(
+                    m,
+                    ServerMsg::Welcome { .. } | ServerMsg::Resumed { .. } | ServerMsg::Error { .. }
+                )
+            })
+            .await;
         match end {
             ServerMsg::Welcome { .. } => break welcome_of(end),
             ServerMsg::Error {
@@ -531,7 +518,7 @@ async fn a_room_is_never_unmoderated_across_instances() {
     drop(fac2);
 
     // Room 1 pauses calmly; posting is refused with `paused`.
-    wait_for(&mut p, 20, |m| {
+    p.wait_for(20, |m| {
         matches!(m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. } if code == "paused")
     })
     .await;
@@ -542,11 +529,12 @@ async fn a_room_is_never_unmoderated_across_instances() {
     p.expect_error(ErrorCode::Paused).await;
 
     // Room 2: the co-facilitator takes over (no pause).
-    let m = wait_for(&mut co, 20, |m| {
-        matches!(m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. }
+    let m = co
+        .wait_for(20, |m| {
+            matches!(m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. }
             if code == "facilitator_takeover" || code == "paused")
-    })
-    .await;
+        })
+        .await;
     assert!(
         matches!(&m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. } if code == "facilitator_takeover"),
         "expected a takeover, got {m:?}"
@@ -573,8 +561,9 @@ async fn a_room_is_never_unmoderated_across_instances() {
         }),
     })
     .await;
-    wait_for(&mut back, 20, |m| matches!(m, ServerMsg::Resumed { .. })).await;
-    wait_for(&mut p, 10, |m| {
+    back.wait_for(20, |m| matches!(m, ServerMsg::Resumed { .. }))
+        .await;
+    p.wait_for(10, |m| {
         matches!(m, ServerMsg::Event { event: Event::RoomNotice { code, .. }, .. } if code == "resumed")
     })
     .await;

@@ -23,19 +23,6 @@ async fn drain(c: &mut Client) {
     }
 }
 
-/// Wait up to `secs` for a frame matching `pred`.
-async fn wait_for(c: &mut Client, secs: u64, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match c.next_within(left).await {
-            Ok(m) if pred(&m) => return m,
-            Ok(_) => {}
-            Err(e) => panic!("[{}] no matching frame within {secs} s: {e:?}", c.name),
-        }
-    }
-}
-
 /// The chats `from` sent, in the order a member received them.
 fn texts_from(frames: &[ServerMsg], from: &str) -> Vec<String> {
     events(frames)
@@ -198,7 +185,7 @@ async fn sigterm_moves_rooms_to_another_instance_without_losing_an_event() {
     // Everyone gets every message once, in order: those who moved...
     for (old, new) in moved.iter_mut() {
         if !texts_from(&new.seen, &fac_id).contains(&last) {
-            wait_for(new, 20, is_last).await;
+            new.wait_for(20, is_last).await;
         }
         let mut all = old.seen.clone();
         all.extend(new.seen.iter().cloned());
@@ -214,13 +201,13 @@ async fn sigterm_moves_rooms_to_another_instance_without_losing_an_event() {
     }
     // ...the member who stayed on B...
     if !texts_from(&on_b.seen, &fac_id).contains(&last) {
-        wait_for(&mut on_b, 20, is_last).await;
+        on_b.wait_for(20, is_last).await;
     }
     let got = texts_from(&on_b.seen, &fac_id);
     assert_eq!(got, expected, "[OnB] {}", diff(&got, &expected));
     // ...and the facilitator itself.
     if !texts_from(&fac.seen, &fac_id).contains(&last) {
-        wait_for(&mut fac, 20, is_last).await;
+        fac.wait_for(20, is_last).await;
     }
     let got = texts_from(&fac.seen, &fac_id);
     assert_eq!(got, expected, "[Fac] {}", diff(&got, &expected));

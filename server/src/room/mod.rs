@@ -287,6 +287,18 @@ fn clean_text(text: &str, max: usize, what: &str) -> Result<String, (ErrorCode, 
     Ok(t.to_string())
 }
 
+/// An optional text: blank means none; otherwise checked like [`clean_text`].
+fn clean_optional(
+    text: Option<String>,
+    max: usize,
+    what: &str,
+) -> Result<Option<String>, (ErrorCode, String)> {
+    match text {
+        Some(t) if !t.trim().is_empty() => clean_text(&t, max, what).map(Some),
+        _ => Ok(None),
+    }
+}
+
 impl Room {
     /// A new room. `facilitator_key` is hashed; only the hash is kept.
     pub fn new(
@@ -1299,10 +1311,7 @@ impl Room {
                 Ok(())
             }
             ClientMsg::SupportRequest { note } => {
-                let note = match note {
-                    Some(n) if !n.trim().is_empty() => Some(clean_text(&n, 500, "note")?),
-                    _ => None,
-                };
+                let note = clean_optional(note, 500, "note")?;
                 self.support_request(i, note, false, now);
                 Ok(())
             }
@@ -1422,10 +1431,7 @@ impl Room {
                 Ok(())
             }
             ClientMsg::SetWelcome { text } => {
-                self.info.welcome_message = match text {
-                    Some(t) if !t.trim().is_empty() => Some(clean_text(&t, 1000, "welcome")?),
-                    _ => None,
-                };
+                self.info.welcome_message = clean_optional(text, 1000, "welcome")?;
                 self.room_updated(now);
                 Ok(())
             }
@@ -1676,10 +1682,7 @@ impl Room {
                 Ok(())
             }
             ClientMsg::Pin { text } => {
-                self.info.pinned = match text {
-                    Some(t) if !t.trim().is_empty() => Some(clean_text(&t, 500, "pinned text")?),
-                    _ => None,
-                };
+                self.info.pinned = clean_optional(text, 500, "pinned text")?;
                 self.room_updated(now);
                 Ok(())
             }

@@ -505,6 +505,20 @@ impl Client {
         self.seen.push(m.clone());
     }
 
+    /// Wait up to `secs` for a frame matching `pred` (longer than [`TIMEOUT`]:
+    /// takeovers, outages and shutdowns take seconds).
+    pub async fn wait_for(&mut self, secs: u64, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next_within(left).await {
+                Ok(m) if pred(&m) => return m,
+                Ok(_) => {}
+                Err(e) => panic!("[{}] no matching frame within {secs} s: {e:?}", self.name),
+            }
+        }
+    }
+
     /// The next server message within `wait`, or how the read ended.
     pub async fn next_within(&mut self, wait: Duration) -> Result<ServerMsg, Ended> {
         let deadline = tokio::time::Instant::now() + wait;
