@@ -11,7 +11,8 @@
 # sharing a redis-server started here on a free port (ramp + fixed rate; the
 # baseline has no multi-instance mode). Every server and the load generator run
 # on this machine, on loopback. Knobs (environment): ROOMS, MEMBERS, RAMP,
-# STEP_SECS, FIXED_RATE, FIXED_SECS, IDLE_CLIENTS, STORM_CLIENTS, TARGETS, BENCH_OUT.
+# STEP_SECS, BISECT_PCT, FIXED_RATE, FIXED_SECS, IDLE_CLIENTS, STORM_CLIENTS, TARGETS,
+# BENCH_OUT.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +35,7 @@ FIXED_SECS=${FIXED_SECS:-10}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}
 STORM_CLIENTS=${STORM_CLIENTS:-2000}
 TARGETS=${TARGETS:-"huddle socketio baseline"}
+BISECT_PCT=${BISECT_PCT:-5}
 P99_LIMIT_MS=100
 
 for tool in jq node npm redis-server cargo; do
@@ -199,22 +201,37 @@ step() {
   done
 }
 
-# ramp TARGET MODE URLS PIDS → RAMP_MAX (msgs/s; 0 if even the first step failed)
+# one_step TARGET MODE URLS PIDS RATE → runs and logs one fan-out step; STEP_WHY as in step().
+one_step() {
+  local target=$1 mode=$2 urls=$3 pids=$4 r=$5 json
+  json="$WORK/$target-$mode-ramp-$r.json"
+  step "$json" --target "$target" --url "$urls" --rooms "$ROOMS" --members "$MEMBERS" \
+    --rate "$r" --duration "$STEP_SECS" --drain 3 --server-pid "$pids"
+  if [[ -f "$json" ]]; then
+    log "$target/$mode rate $r: delivered $(j '.delivered_per_sec|floor' "$json")/s p50 $(j ".latency_ms.p50$R2" "$json") p99 $(j ".latency_ms.p99$R2" "$json") ms cpu $(j .server.cpu_pct "$json")% other $(j .other_cpu_pct "$json")% → ${STEP_WHY:-pass}"
+    echo "| $target | $mode | $r | $(( r * MEMBERS )) | $(j '.delivered_per_sec|floor' "$json") | $(j ".latency_ms.p50$R2" "$json") | $(j ".latency_ms.p99$R2" "$json") | $(j ".latency_ms.max$R2" "$json") | $(j .lost "$json") | $(j .errors "$json") | $(j .server.cpu_pct "$json") | $(j .client_cpu_pct "$json") | $(j .other_cpu_pct "$json") | ${STEP_WHY:-pass} |" >>"$WORK/ramp.md"
+  else
+    echo "| $target | $mode | $r | $(( r * MEMBERS )) | - | - | - | - | - | - | - | - | - | run failed |" >>"$WORK/ramp.md"
+  fi
+}
+
+# ramp TARGET MODE URLS PIDS → RAMP_MAX (msgs/s; 0 if even the first step failed).
+# Climbs the RAMP rates until a step fails, then bisects between the last pass
+# and that failure down to BISECT_PCT % of the rate (or 100 msgs/s), so the
+# ceiling is known to within that margin rather than to the coarse ramp step.
 ramp() {
-  local target=$1 mode=$2 urls=$3 pids=$4 r json
+  local target=$1 mode=$2 urls=$3 pids=$4 r fail=0 mid
   RAMP_MAX=0
   for r in $RAMP; do
-    json="$WORK/$target-$mode-ramp-$r.json"
-    step "$json" --target "$target" --url "$urls" --rooms "$ROOMS" --members "$MEMBERS" \
-      --rate "$r" --duration "$STEP_SECS" --drain 3 --server-pid "$pids"
-    if [[ -f "$json" ]]; then
-      log "$target/$mode rate $r: delivered $(j '.delivered_per_sec|floor' "$json")/s p50 $(j ".latency_ms.p50$R2" "$json") p99 $(j ".latency_ms.p99$R2" "$json") ms cpu $(j .server.cpu_pct "$json")% other $(j .other_cpu_pct "$json")% → ${STEP_WHY:-pass}"
-      echo "| $target | $mode | $r | $(( r * MEMBERS )) | $(j '.delivered_per_sec|floor' "$json") | $(j ".latency_ms.p50$R2" "$json") | $(j ".latency_ms.p99$R2" "$json") | $(j ".latency_ms.max$R2" "$json") | $(j .lost "$json") | $(j .errors "$json") | $(j .server.cpu_pct "$json") | $(j .client_cpu_pct "$json") | $(j .other_cpu_pct "$json") | ${STEP_WHY:-pass} |" >>"$WORK/ramp.md"
-    else
-      echo "| $target | $mode | $r | $(( r * MEMBERS )) | - | - | - | - | - | - | - | - | - | run failed |" >>"$WORK/ramp.md"
-    fi
-    [[ -z "$STEP_WHY" ]] || break
+    one_step "$target" "$mode" "$urls" "$pids" "$r"
+    if [[ -n "$STEP_WHY" ]]; then fail=$r; break; fi
     RAMP_MAX=$r
+  done
+  while (( fail > 0 && RAMP_MAX > 0 )); do
+    mid=$(( (RAMP_MAX + fail) / 2 / 100 * 100 ))
+    (( fail - RAMP_MAX > 100 && (fail - RAMP_MAX) * 100 > BISECT_PCT * RAMP_MAX && mid > RAMP_MAX )) || break
+    one_step "$target" "$mode" "$urls" "$pids" "$mid"
+    if [[ -n "$STEP_WHY" ]]; then fail=$mid; else RAMP_MAX=$mid; fi
   done
   echo "$RAMP_MAX" >"$WORK/$target-$mode-max"
 }
@@ -296,7 +313,7 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' |
   echo "## Workload"
   echo
   echo "- **fan-out**: $ROOMS rooms × $MEMBERS members = $(( ROOMS * MEMBERS )) WebSocket clients. Senders (at most 5 msgs/s each; more senders rather than faster ones, as Huddle rate-limits per connection) post chat messages carrying their send time; every member of the room (sender included) receives each one, so deliveries/s = msgs/s × $MEMBERS. Latency is end to end (sender's send → each receiver's read), over all deliveries."
-  echo "- **ramp**: rates $RAMP msgs/s, $STEP_SECS s each, stopping at the first rate where p99 ≥ ${P99_LIMIT_MS} ms or anything is lost/duplicated. *Max rate* = the highest passing rate (bounded by the top of the ramp)."
+  echo "- **ramp**: rates $RAMP msgs/s, $STEP_SECS s each, stopping at the first rate where p99 ≥ ${P99_LIMIT_MS} ms or anything is lost/duplicated, then bisecting between the last passing and the first failing rate until they are within ${BISECT_PCT} % (or 100 msgs/s) of each other. *Max rate* = the highest passing rate (bounded by the top of the ramp)."
   echo "- **fixed rate**: $FIXED_RATE msgs/s ($(( FIXED_RATE * MEMBERS )) deliveries/s) for $FIXED_SECS s, on the server the ramp just warmed up."
   echo "- **idle**: $IDLE_CLIENTS joined connections in rooms of 50, held 5 s, on a freshly started server: (RSS after − RSS before) / connections."
   echo "- **join storm**: $STORM_CLIENTS clients connect and join at once (rooms of 50): connect + handshake + welcome time."

@@ -72,6 +72,8 @@ const K_ROOMS: &str = "huddle:rooms";
 
 /// One delivery as it crosses Redis: audience and seq in a JSON header,
 /// the frame's own JSON appended raw (never escaped into another string).
+/// The publishing instance's id comes first, on a line of its own, so an
+/// instance skips its own batches (delivered locally already) without decoding.
 #[derive(Serialize, Deserialize)]
 enum WireItem {
     F {
@@ -86,16 +88,18 @@ enum WireItem {
 
 #[derive(Serialize, Deserialize)]
 struct WireHead {
-    /// The publishing instance (it delivered locally already).
-    from: String,
+    /// Only in the first format (header on the first line, with the origin
+    /// inside); still read, so history written before an upgrade replays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
     d: Vec<WireItem>,
 }
 
-/// `header JSON \n frame frame frame...`; `events_only` keeps what goes to
-/// history (room events), leaving out replies such as welcomes and errors.
+/// `from \n header JSON \n frame frame frame...`; `events_only` keeps what goes
+/// to history (room events), leaving out replies such as welcomes and errors.
 fn encode(from: &str, batch: &[Delivery], events_only: bool) -> Option<Vec<u8>> {
     let mut head = WireHead {
-        from: from.to_string(),
+        from: None,
         d: Vec::with_capacity(batch.len()),
     };
     let mut body: Vec<&[u8]> = Vec::with_capacity(batch.len());
@@ -124,7 +128,10 @@ fn encode(from: &str, batch: &[Delivery], events_only: bool) -> Option<Vec<u8>> 
     if head.d.is_empty() {
         return None;
     }
-    let mut out = serde_json::to_vec(&head).ok()?;
+    let mut out = Vec::with_capacity(from.len() + 64 + body.iter().map(|t| t.len()).sum::<usize>());
+    out.extend_from_slice(from.as_bytes());
+    out.push(b'\n');
+    serde_json::to_writer(&mut out, &head).ok()?;
     out.push(b'\n');
     for t in body {
         out.extend_from_slice(t);
@@ -132,10 +139,26 @@ fn encode(from: &str, batch: &[Delivery], events_only: bool) -> Option<Vec<u8>> 
     Some(out)
 }
 
+/// The publishing instance of an encoded batch (its first line).
+fn origin(payload: &[u8]) -> Option<&[u8]> {
+    let nl = payload.iter().position(|b| *b == b'\n')?;
+    Some(&payload[..nl])
+}
+
 /// The inverse of [`encode`]; `None` for anything malformed.
 fn decode(payload: &[u8]) -> Option<(String, Vec<Delivery>)> {
+    let first = origin(payload)?;
+    let (mut from, payload) = if first.starts_with(b"{") {
+        (String::new(), payload) // the first format: no origin line
+    } else {
+        let from = std::str::from_utf8(first).ok()?.to_string();
+        (from, &payload[first.len() + 1..])
+    };
     let nl = payload.iter().position(|b| *b == b'\n')?;
     let head: WireHead = serde_json::from_slice(&payload[..nl]).ok()?;
+    if let Some(f) = head.from {
+        from = f;
+    }
     let body = bytes::Bytes::copy_from_slice(&payload[nl + 1..]);
     let mut off: usize = 0;
     let mut out = Vec::with_capacity(head.d.len());
@@ -155,7 +178,7 @@ fn decode(payload: &[u8]) -> Option<(String, Vec<Delivery>)> {
             WireItem::C(c) => out.push(Delivery::Control(c)),
         }
     }
-    Some((head.from, out))
+    Some((from, out))
 }
 
 /// One XRANGE entry: (stream id, [(field, value)]).
@@ -415,12 +438,16 @@ impl RedisBroker {
                     return;
                 };
                 if let Some(room) = rest.strip_suffix(":out") {
-                    let Some((from, batch)) = decode(payload) else {
+                    // Our own batches (we own the room): delivered locally already.
+                    if origin(payload) == Some(self.instance.as_bytes())
+                        || hub.actor(room).is_some()
+                    {
+                        return;
+                    }
+                    let Some((_, batch)) = decode(payload) else {
                         return;
                     };
-                    if from != self.instance && hub.actor(room).is_none() {
-                        self.deliver_remote(hub, room, batch).await;
-                    }
+                    self.deliver_remote(hub, room, batch).await;
                 } else if let Some(room) = rest.strip_suffix(":in") {
                     let Ok(cmd) = serde_json::from_slice::<RoomCmd>(payload) else {
                         return;
@@ -1084,6 +1111,15 @@ mod tests {
             })
             .collect();
         assert_eq!(seqs, vec![Some(7), Some(8)]);
+        // The origin is read without decoding, and the first format still decodes.
+        assert_eq!(origin(&bytes), Some(&b"inst"[..]));
+        let legacy = br#"{"from":"old","d":[{"F":{"a":"all","s":3,"n":2}}]}
+{}"#;
+        let (from, old) = decode(legacy).unwrap();
+        assert_eq!(from, "old");
+        assert!(
+            matches!(&old[..], [Delivery::Frame { seq: Some(3), text, .. }] if text.as_str() == "{}")
+        );
         // Nothing to keep → nothing written.
         assert!(encode("i", &batch[1..3], true).is_none());
     }

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -189,4 +190,40 @@ export async function within(ms, what, fn) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * One server and one Chromium for a test file: registers the `before`/`after`
+ * hooks and returns `{ base(), open(opts) }` (`base()`: the server's http URL); every
+ * page opened is closed at the end.
+ */
+export function browserSuite(serverOpts = {}) {
+  let server;
+  let browser;
+  const pages = [];
+  before(async () => {
+    server = await startServer(serverOpts);
+    browser = await launchBrowser();
+  }, { timeout: 60000 });
+  after(async () => {
+    for (const p of pages) await p.context.close().catch(() => {});
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop();
+  }, { timeout: 30000 });
+  return {
+    base: () => server.base,
+    async open(opts) {
+      const p = await newPage(browser, opts);
+      pages.push(p);
+      return p;
+    },
+  };
+}
+
+/** A member's row in the roster, with its actions menu open. */
+export async function memberActions(page, name) {
+  const m = page.locator(tid('member')).filter({ has: page.locator(tid('member-name'), { hasText: name }) });
+  const det = m.locator(tid('member-actions'));
+  if (!(await det.evaluate((d) => d.open))) await det.locator('summary').click();
+  return m;
 }

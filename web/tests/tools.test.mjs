@@ -1,37 +1,19 @@
 // The facilitator's tools, one by one, as people in the room see them; and
 // the lobby (scheduled start) and paused (no facilitator) states.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newPage, tid, createRoom, joinAsParticipant, acceptGroundRules,
+  browserSuite, memberActions, tid, createRoom, joinAsParticipant, acceptGroundRules,
   sendChat, messageWithText, parseClock, within, waitEnabled,
 } from './helpers.mjs';
 
-let server;
-let browser;
-const pages = [];
-
-before(async () => {
-  // A short facilitator grace so the "paused" state shows up quickly.
-  server = await startServer({ env: { HUDDLE_FACILITATOR_GRACE_SECS: '1' } });
-  browser = await launchBrowser();
-}, { timeout: 60000 });
-
-after(async () => {
-  for (const p of pages) await p.context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (server) await server.stop();
-}, { timeout: 30000 });
-
-async function open(opts) {
-  const p = await newPage(browser, opts);
-  pages.push(p);
-  return p;
-}
+// A short facilitator grace so the "paused" state shows up quickly.
+const suite = browserSuite({ env: { HUDDLE_FACILITATOR_GRACE_SECS: '1' } });
+const open = (opts) => suite.open(opts);
 
 async function joinAsFacilitator(page, room, name = 'Fac') {
-  await page.goto(server.base + room.facilitator_link);
+  await page.goto(suite.base() + room.facilitator_link);
   await page.locator(tid('join-name')).fill(name);
   await page.locator(tid('join-submit')).click();
   await page.locator(tid('fac-panel')).waitFor();
@@ -42,18 +24,11 @@ async function openTool(page, tool) {
   if (!(await d.evaluate((el) => el.open))) await d.locator('> summary').click();
 }
 
-async function memberActions(page, name) {
-  const m = page.locator(tid('member')).filter({ has: page.locator(tid('member-name'), { hasText: name }) });
-  const det = m.locator(tid('member-actions'));
-  if (!(await det.evaluate((d) => d.open))) await det.locator('summary').click();
-  return m;
-}
-
 const clockSecs = async (page) => parseClock((await page.locator(tid('session-clock')).textContent()).replace(/^\D+/, ''));
 
 test('facilitator tools, each seen from the room', { timeout: 240000 }, async () => {
   await within(230000, 'tools', async () => {
-    const room = await createRoom(server.base, { title: 'Tools tour', kind: 'group', ends_at: Date.now() + 10 * 60000 });
+    const room = await createRoom(suite.base(), { title: 'Tools tour', kind: 'group', ends_at: Date.now() + 10 * 60000 });
     const F = await open();
     const A = await open();
     const B = await open();
@@ -61,8 +36,8 @@ test('facilitator tools, each seen from the room', { timeout: 240000 }, async ()
     const a = A.page;
     const b = B.page;
     await joinAsFacilitator(f, room);
-    await joinAsParticipant(a, server.base, room.join_link, 'Alex');
-    await joinAsParticipant(b, server.base, room.join_link, 'Blair');
+    await joinAsParticipant(a, suite.base(), room.join_link, 'Alex');
+    await joinAsParticipant(b, suite.base(), room.join_link, 'Blair');
     await f.locator(tid('member')).nth(2).waitFor();
 
     // Session clock from the scheduled end.
@@ -195,7 +170,7 @@ test('facilitator tools, each seen from the room', { timeout: 240000 }, async ()
     await f.locator(tid('lock-toggle')).check();
     await a.waitForFunction(() => window.__huddle.state().info.locked === true);
     const C = await open();
-    await C.page.goto(server.base + room.join_link);
+    await C.page.goto(suite.base() + room.join_link);
     await C.page.locator(tid('join-name')).fill('Casey');
     await C.page.locator(tid('join-submit')).click();
     await C.page.locator(tid('status-title')).filter({ hasText: 'locked' }).waitFor();
@@ -314,11 +289,11 @@ test('facilitator tools, each seen from the room', { timeout: 240000 }, async ()
 
 test('lobby before a scheduled start, and paused without a facilitator', { timeout: 90000 }, async () => {
   await within(85000, 'lobby/paused', async () => {
-    const room = await createRoom(server.base, { title: 'Later', kind: 'group', starts_at: Date.now() + 4000 });
+    const room = await createRoom(suite.base(), { title: 'Later', kind: 'group', starts_at: Date.now() + 4000 });
     const F = await open();
     const P = await open();
     await joinAsFacilitator(F.page, room);
-    await P.page.goto(server.base + room.join_link);
+    await P.page.goto(suite.base() + room.join_link);
     await P.page.locator(tid('join-name')).fill('Early bird');
     await P.page.locator(tid('join-submit')).click();
     await P.page.locator(tid('status-title')).filter({ hasText: 'not started' }).waitFor();
@@ -346,11 +321,11 @@ test('lobby before a scheduled start, and paused without a facilitator', { timeo
 
 test('session warnings near the scheduled end; extending clears them', { timeout: 60000 }, async () => {
   await within(55000, 'warnings', async () => {
-    const room = await createRoom(server.base, { title: 'Nearly done', kind: 'group', ends_at: Date.now() + 4.5 * 60000 });
+    const room = await createRoom(suite.base(), { title: 'Nearly done', kind: 'group', ends_at: Date.now() + 4.5 * 60000 });
     const F = await open();
     const P = await open();
     await joinAsFacilitator(F.page, room);
-    await joinAsParticipant(P.page, server.base, room.join_link, 'Sam');
+    await joinAsParticipant(P.page, suite.base(), room.join_link, 'Sam');
     await P.page.locator(tid('banner-warning')).filter({ hasText: '5 minutes left' }).waitFor();
     await F.page.locator(tid('banner-warning')).waitFor();
     await F.page.locator(tid('extend-15')).click();
@@ -363,11 +338,11 @@ test('session warnings near the scheduled end; extending clears them', { timeout
 
 test('drop-ins are listed on the landing page; a declined guest is told kindly', { timeout: 60000 }, async () => {
   await within(55000, 'drop-in', async () => {
-    const room = await createRoom(server.base, { title: 'Wellness drop-in 7pm', kind: 'drop_in', capacity: 8, waiting_room: true });
+    const room = await createRoom(suite.base(), { title: 'Wellness drop-in 7pm', kind: 'drop_in', capacity: 8, waiting_room: true });
     const F = await open();
     const G = await open({ viewport: { width: 375, height: 700 } });
     await joinAsFacilitator(F.page, room, 'Host');
-    await G.page.goto(server.base + '/');
+    await G.page.goto(suite.base() + '/');
     const item = G.page.locator(tid('dropin')).filter({ hasText: 'Wellness drop-in 7pm' });
     await item.waitFor();
     assert.match(await item.textContent(), /1 of 8 here/);

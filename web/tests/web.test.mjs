@@ -1,34 +1,16 @@
 // End-to-end tests of the web client against a real Huddle server, in
 // Debian's Chromium (three browser contexts = three people).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newPage, tid, createRoom, joinAsParticipant, acceptGroundRules,
+  browserSuite, memberActions, tid, createRoom, joinAsParticipant, acceptGroundRules,
   sendChat, messageWithText, parseClock, ensureScreenshotDir, fullScreenshot, within, waitEnabled,
 } from './helpers.mjs';
 
-let server;
-let browser;
-const pages = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-}, { timeout: 60000 });
-
-after(async () => {
-  for (const p of pages) await p.context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (server) await server.stop();
-}, { timeout: 30000 });
-
-async function open(opts) {
-  const p = await newPage(browser, opts);
-  pages.push(p);
-  return p;
-}
+const suite = browserSuite();
+const open = (opts) => suite.open(opts);
 
 /** No page errors, no console errors (CSP violations land there), no dialogs. */
 function assertClean(...ps) {
@@ -36,13 +18,6 @@ function assertClean(...ps) {
     assert.deepEqual(p.problems, [], 'page errors / console errors');
     assert.deepEqual(p.dialogs, [], 'unexpected dialogs');
   }
-}
-
-async function memberActions(page, name) {
-  const m = page.locator(tid('member')).filter({ has: page.locator(tid('member-name'), { hasText: name }) });
-  const det = m.locator(tid('member-actions'));
-  if (!(await det.evaluate((d) => d.open))) await det.locator('summary').click();
-  return m;
 }
 
 test('a whole facilitated session across three browsers', { timeout: 180000 }, async () => {
@@ -55,7 +30,7 @@ test('a whole facilitated session across three browsers', { timeout: 180000 }, a
     const b = B.page;
 
     // --- The facilitator creates a session with a waiting room, from the landing page.
-    await f.goto(server.base + '/');
+    await f.goto(suite.base() + '/');
     await f.locator(tid('create-title')).fill('Night shift debrief');
     await f.locator(tid('create-name')).fill('Dr Fac');
     await f.locator(tid('create-waiting')).check();
@@ -195,18 +170,18 @@ test('a whole facilitated session across three browsers', { timeout: 180000 }, a
 
 test('chat text is rendered as text, never as HTML', { timeout: 60000 }, async () => {
   await within(55000, 'xss', async () => {
-    const room = await createRoom(server.base, { title: 'Text only', kind: 'group' });
+    const room = await createRoom(suite.base(), { title: 'Text only', kind: 'group' });
     const F = await open();
     const P = await open();
     // The facilitator link carries the key in the fragment.
-    await F.page.goto(server.base + room.facilitator_link);
+    await F.page.goto(suite.base() + room.facilitator_link);
     await F.page.locator(tid('join-name')).fill('Fac');
     await F.page.locator(tid('join-submit')).click();
     await F.page.locator(tid('fac-panel')).waitFor();
     assert.equal(new URL(F.page.url()).hash, '', 'the key is taken out of the address bar');
 
     const evilName = '<b onmouseover=alert(2)>Bold</b>';
-    await joinAsParticipant(P.page, server.base, room.join_link, evilName);
+    await joinAsParticipant(P.page, suite.base(), room.join_link, evilName);
     const payload = '<img src=x onerror=alert(1)>';
     await sendChat(P.page, payload);
     for (const { page } of [F, P]) {
@@ -228,14 +203,14 @@ test('chat text is rendered as text, never as HTML', { timeout: 60000 }, async (
 
 test('reconnect: missed messages arrive exactly once, also after a reload', { timeout: 90000 }, async () => {
   await within(85000, 'reconnect', async () => {
-    const room = await createRoom(server.base, { title: 'Flaky wifi', kind: 'group' });
+    const room = await createRoom(suite.base(), { title: 'Flaky wifi', kind: 'group' });
     const F = await open();
     const P = await open();
-    await F.page.goto(server.base + room.facilitator_link);
+    await F.page.goto(suite.base() + room.facilitator_link);
     await F.page.locator(tid('join-name')).fill('Fac');
     await F.page.locator(tid('join-submit')).click();
     await F.page.locator(tid('fac-panel')).waitFor();
-    await joinAsParticipant(P.page, server.base, room.join_link, 'Pat');
+    await joinAsParticipant(P.page, suite.base(), room.join_link, 'Pat');
     await sendChat(F.page, 'before the drop');
     await messageWithText(P.page, 'before the drop').waitFor();
     const memberBefore = await P.page.evaluate(() => window.__huddle.state().me.member_id);
