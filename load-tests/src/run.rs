@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -360,7 +359,7 @@ async fn create_rooms(cfg: &Config, run_id: u32, senders: &[u32]) -> Result<Vec<
 
 fn progress(label: &str, t0: Instant, st: &Stats, total: u64, prev: &mut (u64, u64)) {
     let sent = st.sent.load(Relaxed);
-    let recv = st.received.load(Relaxed);
+    let recv = st.received.get();
     let w = st.window_us.take();
     eprintln!(
         "[{:>5.1}s] {label:<7} conn {}/{} fail {} drop {} | sent {} (+{}/s) deliv {} (+{}/s) p50 {:.1}ms p99 {:.1}ms | err {}",
@@ -465,10 +464,7 @@ pub async fn run(cfg: Config) -> Result<Report> {
         connect_sem: cfg.connect_concurrency.map(Semaphore::new),
         connect_timeout: cfg.connect_timeout,
         pad: cfg.pad,
-        ws_config: WebSocketConfig::default()
-            .read_buffer_size(4096)
-            .write_buffer_size(0)
-            .max_message_size(Some(64 << 20)),
+        ws_config: client::ws_config(cfg.pad),
     });
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
     let mut tasks = JoinSet::new();
@@ -553,7 +549,7 @@ pub async fn run(cfg: Config) -> Result<Report> {
             let drain_end = Instant::now() + cfg.drain;
             while Instant::now() < drain_end {
                 let exp = expected(st, &joined_at_start);
-                if st.received.load(Relaxed) >= exp {
+                if st.received.get() >= exp {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -608,15 +604,16 @@ pub async fn run(cfg: Config) -> Result<Report> {
     };
 
     let exp = expected(st, &joined_at_start);
-    let delivered = st.received.load(Relaxed);
+    let delivered = st.received.get();
     let lat = st.latency_us.snapshot();
     let connect = st.connect_us.snapshot();
     let sent = st.sent.load(Relaxed);
     let rejected: u64 = st.room_rejected.iter().map(|a| a.load(Relaxed)).sum();
     // Delivery rate over the time deliveries actually took (start → last delivery).
     let deliv_window = match run_start_wall_us {
-        Some(t) if delivered > 0 => (st.last_recv_us.load(Relaxed).saturating_sub(t) as f64 / 1e6)
-            .max(cfg.duration.as_secs_f64()),
+        Some(t) if delivered > 0 => {
+            (st.last_recv_us.get().saturating_sub(t) as f64 / 1e6).max(cfg.duration.as_secs_f64())
+        }
         _ => cfg.duration.as_secs_f64(),
     };
     let server = before.as_ref().map(|b| {

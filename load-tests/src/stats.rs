@@ -1,8 +1,127 @@
-//! Lock-free latency histogram (log-linear buckets, ≤1.6 % relative error) and
-//! percentile arithmetic. Shared by every client task: recording is two relaxed
-//! atomic adds, so per-client memory stays at zero.
+//! Lock-free latency histogram (log-linear buckets, ≤1.6 % relative error),
+//! percentile arithmetic, and the sharded counters the client tasks update on
+//! every delivery.
+//!
+//! Every client task records into the same few statistics, from every runtime
+//! worker thread, tens of thousands of times a second. One shared atomic per
+//! statistic would make those cache lines bounce between cores on every update,
+//! so each statistic is split into [`shard_count`] cache-line-aligned shards and a
+//! thread updates only "its" shard (picked once per thread, see [`shard_index`]):
+//! updates stay relaxed atomic adds (any thread may still share a shard, and
+//! readers never stop the writers) but are uncontended, and per-client memory
+//! stays at zero. Readers merge the shards; a read racing with updates may miss
+//! the latest ones, which is fine for every reader here (progress lines, the
+//! drain check, the final report after the clients stopped).
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::OnceLock;
+
+/// How many shards each sharded statistic has: a power of two, a bit more than
+/// the threads that can run client tasks (one runtime worker per core, plus
+/// room for the odd other thread), at most 64.
+pub fn shard_count() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+        (cores + 1).next_power_of_two().min(64)
+    })
+}
+
+/// This thread's shard, in `0..shard_count()`: threads are numbered in the order
+/// they first record, so the runtime's workers get distinct shards.
+pub fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Relaxed);
+    }
+    INDEX.with(|&i| i) & (shard_count() - 1)
+}
+
+/// Keeps each shard on its own cache lines (128 bytes: adjacent-line prefetch).
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+/// One `T` per shard.
+struct Sharded<T> {
+    shards: Box<[Padded<T>]>,
+}
+
+impl<T: Default> Sharded<T> {
+    fn new() -> Self {
+        Sharded {
+            shards: (0..shard_count()).map(|_| Padded::default()).collect(),
+        }
+    }
+}
+
+impl<T> Sharded<T> {
+    /// The calling thread's shard.
+    fn local(&self) -> &T {
+        // There are `shard_count()` shards, so the index is in range.
+        &self.shards[shard_index()].0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.shards.iter().map(|p| &p.0)
+    }
+}
+
+/// A sharded event counter (see the module docs).
+pub struct Counter(Sharded<AtomicU64>);
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Counter {
+    pub fn new() -> Self {
+        Counter(Sharded::new())
+    }
+
+    pub fn add(&self, n: u64) {
+        self.0.local().fetch_add(n, Relaxed);
+    }
+
+    /// The sum over all shards.
+    pub fn get(&self) -> u64 {
+        self.0.iter().map(|a| a.load(Relaxed)).sum()
+    }
+}
+
+/// A sharded running maximum (see the module docs).
+pub struct Max(Sharded<AtomicU64>);
+
+impl Default for Max {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Max {
+    pub fn new() -> Self {
+        Max(Sharded::new())
+    }
+
+    pub fn record(&self, v: u64) {
+        fetch_max_if_greater(self.0.local(), v);
+    }
+
+    /// The maximum over all shards (0 when nothing was recorded).
+    pub fn get(&self) -> u64 {
+        self.0.iter().map(|a| a.load(Relaxed)).max().unwrap_or(0)
+    }
+}
+
+/// `a.fetch_max(v)`, skipping the read-modify-write when `v` is not greater
+/// (the common case: a maximum rarely moves).
+fn fetch_max_if_greater(a: &AtomicU64, v: u64) {
+    if v > a.load(Relaxed) {
+        a.fetch_max(v, Relaxed);
+    }
+}
 
 /// Sub-buckets per power of two: 2^SUB_BITS.
 const SUB_BITS: u32 = 6;
@@ -45,12 +164,27 @@ fn bucket_high(i: usize) -> u64 {
     }
 }
 
-/// A concurrent histogram of non-negative integers (the unit is the caller's).
-pub struct Histogram {
+/// One shard of a [`Histogram`]. The count is the sum of the buckets.
+struct HistShard {
     buckets: Box<[AtomicU64]>,
-    count: AtomicU64,
     sum: AtomicU64,
     max: AtomicU64,
+}
+
+impl Default for HistShard {
+    fn default() -> Self {
+        HistShard {
+            buckets: (0..N_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0),
+            max: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A concurrent histogram of non-negative integers (the unit is the caller's),
+/// sharded per thread (see the module docs).
+pub struct Histogram {
+    shards: Sharded<HistShard>,
 }
 
 impl Default for Histogram {
@@ -62,44 +196,43 @@ impl Default for Histogram {
 impl Histogram {
     pub fn new() -> Self {
         Histogram {
-            buckets: (0..N_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            count: AtomicU64::new(0),
-            sum: AtomicU64::new(0),
-            max: AtomicU64::new(0),
+            shards: Sharded::new(),
         }
     }
 
     pub fn record(&self, v: u64) {
-        self.buckets[index(v)].fetch_add(1, Relaxed);
-        self.count.fetch_add(1, Relaxed);
-        self.sum.fetch_add(v, Relaxed);
-        self.max.fetch_max(v, Relaxed);
+        let s = self.shards.local();
+        s.buckets[index(v)].fetch_add(1, Relaxed);
+        s.sum.fetch_add(v, Relaxed);
+        fetch_max_if_greater(&s.max, v);
     }
 
-    pub fn count(&self) -> u64 {
-        self.count.load(Relaxed)
+    /// Merge the shards, reading each atomic with `read` (a load or a swap to 0).
+    fn merge(&self, read: impl Fn(&AtomicU64) -> u64) -> HistSnapshot {
+        let mut out = HistSnapshot {
+            counts: vec![0; N_BUCKETS],
+            sum: 0,
+            max: 0,
+        };
+        for s in self.shards.iter() {
+            for (c, b) in out.counts.iter_mut().zip(s.buckets.iter()) {
+                *c += read(b);
+            }
+            out.sum += read(&s.sum);
+            out.max = out.max.max(read(&s.max));
+        }
+        out
     }
 
     /// A consistent-enough copy (concurrent records may straddle it).
     pub fn snapshot(&self) -> HistSnapshot {
-        HistSnapshot {
-            counts: self.buckets.iter().map(|b| b.load(Relaxed)).collect(),
-            sum: self.sum.load(Relaxed),
-            max: self.max.load(Relaxed),
-        }
+        self.merge(|a| a.load(Relaxed))
     }
 
     /// Copy and zero (for per-second progress windows). Records racing with it
     /// may land in either window; that is fine for a progress line.
     pub fn take(&self) -> HistSnapshot {
-        HistSnapshot {
-            counts: self.buckets.iter().map(|b| b.swap(0, Relaxed)).collect(),
-            sum: self.sum.swap(0, Relaxed),
-            max: {
-                self.count.store(0, Relaxed);
-                self.max.swap(0, Relaxed)
-            },
-        }
+        self.merge(|a| a.swap(0, Relaxed))
     }
 }
 
@@ -227,6 +360,37 @@ mod tests {
         assert_eq!(w.count(), 1);
         assert_eq!(w.quantile(0.5), w.max().min(w.quantile(0.5)));
         assert_eq!(h.snapshot().count(), 0);
+    }
+
+    #[test]
+    fn shards_merge_across_threads() {
+        let h = Histogram::new();
+        let c = Counter::new();
+        let m = Max::new();
+        assert_eq!((c.get(), m.get()), (0, 0));
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let (h, c, m) = (&h, &c, &m);
+                s.spawn(move || {
+                    assert!(shard_index() < shard_count());
+                    for v in 1..=1000 {
+                        h.record(v);
+                        c.add(2);
+                        m.record(t * 1000 + v);
+                    }
+                });
+            }
+        });
+        assert!(shard_count().is_power_of_two());
+        let s = h.snapshot();
+        assert_eq!(s.count(), 8000);
+        assert_eq!(s.max(), 1000);
+        assert!((s.mean() - 500.5).abs() < 1e-9);
+        assert_eq!(c.get(), 16_000);
+        assert_eq!(m.get(), 8000);
+        assert_eq!(h.take().count(), 8000);
+        assert_eq!(h.snapshot().count(), 0);
+        assert_eq!(h.snapshot().max(), 0);
     }
 
     #[test]

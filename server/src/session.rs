@@ -98,10 +98,14 @@ pub async fn run(hub: Arc<Hub>, socket: WebSocket, ip: IpAddr) {
         tokio::spawn(async move {
             let mut ping = tokio::time::interval(PING_EVERY);
             ping.tick().await;
+            // Pinned once: the writer wakes for every frame, and re-registering
+            // with the token each time would cost a lock per delivery.
+            let killed = kill.cancelled();
+            tokio::pin!(killed);
             'outer: loop {
                 tokio::select! {
                     biased;
-                    _ = kill.cancelled() => {
+                    _ = &mut killed => {
                         let _ = sink.send(Message::Close(Some(CloseFrame {
                             code: 4008,
                             reason: Utf8Bytes::from_static("slow consumer: reconnect and resume to catch up"),
