@@ -16,6 +16,7 @@ pub mod room;
 pub mod session;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use config::Config;
 use huddle_protocol::{CrisisResource, ServerMsg};
 use std::net::SocketAddr;
@@ -76,6 +77,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let app = http::router(hub.clone());
     let listener = listen(cfg.bind).with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let addr = listener.local_addr()?;
+    // No Nagle: a frame is written when it is ready. With Nagle on, a small
+    // frame that follows another waits for the client's (delayed) ACK, which
+    // put tens of milliseconds on the tail latency of busy rooms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     // Tests and scripts read this line to learn the port.
     println!("Huddle listening on http://{addr} ({mode}) — open it in a browser");
     tracing::info!(%addr, mode, instance = %hub.instance, "listening");

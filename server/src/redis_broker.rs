@@ -249,8 +249,13 @@ impl RedisBroker {
         } else {
             format!("{url}?protocol=resp3")
         };
-        let client = redis::Client::open(url.as_str())
-            .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
+        // No Nagle on the Redis connections either: a publish must not wait
+        // for the ACK of the one before it.
+        let info = redis::IntoConnectionInfo::into_connection_info(url.as_str())
+            .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client =
+            redis::Client::open(info).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
         let base = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
