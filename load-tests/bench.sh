@@ -28,7 +28,7 @@ if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
 fi
 ROOMS=${ROOMS:-100}
 MEMBERS=${MEMBERS:-20}
-RAMP=${RAMP:-"250 500 1000 2000 3000 4000 6000 8000 10000 12000 16000"}
+RAMP=${RAMP:-"250 500 1000 2000 3000 4000 6000 8000 10000 12000 16000 20000"}
 STEP_SECS=${STEP_SECS:-5}
 FIXED_RATE=${FIXED_RATE:-500}
 FIXED_SECS=${FIXED_SECS:-10}
@@ -318,7 +318,7 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' |
   echo
   echo "## Workload"
   echo
-  echo "- **fan-out**: $ROOMS rooms × $MEMBERS members = $(( ROOMS * MEMBERS )) WebSocket clients. Senders (at most 5 msgs/s each; more senders rather than faster ones, as Huddle rate-limits per connection) post chat messages carrying their send time; every member of the room (sender included) receives each one, so deliveries/s = msgs/s × $MEMBERS. Latency is end to end (sender's send → each receiver's read), over all deliveries."
+  echo "- **fan-out**: $ROOMS rooms × $MEMBERS members = $(( ROOMS * MEMBERS )) WebSocket clients. Senders (5 msgs/s each, up to 10 msgs/s once every member sends, under Huddle's per-connection limit of 20/s; more senders rather than faster ones) post chat messages carrying their send time; every member of the room (sender included) receives each one, so deliveries/s = msgs/s × $MEMBERS. Latency is end to end (sender's send → each receiver's read), over all deliveries."
   echo "- **ramp**: rates $RAMP msgs/s, $STEP_SECS s each, stopping at the first rate where p99 ≥ ${P99_LIMIT_MS} ms or anything is lost/duplicated (a failed step is tried once more, for every target alike, and passes if either try passes: single steps near the ceiling sometimes fail for reasons outside the server on this shared machine), then bisecting between the last passing and the first failing rate until they are within ${BISECT_PCT} % (or 100 msgs/s) of each other. *Max rate* = the highest passing rate (bounded by the top of the ramp)."
   echo "- **fixed rate**: $FIXED_RATE msgs/s ($(( FIXED_RATE * MEMBERS )) deliveries/s) for $FIXED_SECS s, on the server the ramp just warmed up."
   echo "- **idle**: $IDLE_CLIENTS joined connections in rooms of 50, held 5 s, on a freshly started server: (RSS after − RSS before) / connections."
