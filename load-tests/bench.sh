@@ -3,7 +3,7 @@
 # tokio-tungstenite broadcast server, on the same fan-out workload, driven by
 # huddle-load. Writes load-tests/BENCHMARKS.md.
 #
-#   bash load-tests/bench.sh             # ~10-15 minutes on 2 cores
+#   bash load-tests/bench.sh             # ~15 minutes on 2 cores
 #   BENCH_QUICK=1 bash load-tests/bench.sh   # a 2-minute dry run of the script (numbers not meaningful)
 #
 # For each target: single instance (rate ramp → highest rate whose p99 < 100 ms,

@@ -47,8 +47,8 @@ struct Sharded<T> {
     shards: Box<[Padded<T>]>,
 }
 
-impl<T: Default> Sharded<T> {
-    fn new() -> Self {
+impl<T: Default> Default for Sharded<T> {
+    fn default() -> Self {
         Sharded {
             shards: (0..shard_count()).map(|_| Padded::default()).collect(),
         }
@@ -68,17 +68,12 @@ impl<T> Sharded<T> {
 }
 
 /// A sharded event counter (see the module docs).
+#[derive(Default)]
 pub struct Counter(Sharded<AtomicU64>);
-
-impl Default for Counter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 impl Counter {
     pub fn new() -> Self {
-        Counter(Sharded::new())
+        Self::default()
     }
 
     pub fn add(&self, n: u64) {
@@ -92,17 +87,12 @@ impl Counter {
 }
 
 /// A sharded running maximum (see the module docs).
+#[derive(Default)]
 pub struct Max(Sharded<AtomicU64>);
-
-impl Default for Max {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 impl Max {
     pub fn new() -> Self {
-        Max(Sharded::new())
+        Self::default()
     }
 
     pub fn record(&self, v: u64) {
@@ -196,7 +186,7 @@ impl Default for Histogram {
 impl Histogram {
     pub fn new() -> Self {
         Histogram {
-            shards: Sharded::new(),
+            shards: Sharded::default(),
         }
     }
 
