@@ -630,10 +630,7 @@ async fn resume_replays_exactly_what_was_missed() {
     p.drop_socket();
 
     // The facilitator sees the member go offline (but stay in the roster).
-    fac.recv_event(
-        |e| matches!(e, Event::MemberUpdated { member } if member.id == p_id && !member.online),
-    )
-    .await;
+    fac.recv_member_update(&p_id, |m| !m.online).await;
     let sent: Vec<String> = (1..=5).map(|i| format!("missed {i}")).collect();
     for t in &sent {
         fac.chat(t).await;

@@ -65,10 +65,8 @@ async fn ground_rules_must_be_accepted_before_posting_and_can_be_shown() {
     p.accept_rules(2).await;
     // Everyone sees the participant's acceptance in the roster.
     let p_id = p.member_id();
-    fac.recv_event(|e| {
-        matches!(e, Event::MemberUpdated { member } if member.id == p_id && member.accepted_rules == 2)
-    })
-    .await;
+    fac.recv_member_update(&p_id, |m| m.accepted_rules == 2)
+        .await;
     let m = p.chat("accepted, posting").await;
     fac.recv_event(|e| matches!(e, Event::Chat { message } if message.id == m.id))
         .await;
@@ -597,14 +595,8 @@ async fn a_muted_member_cannot_post_and_everyone_sees_it() {
         member_id: p1_id.clone(),
     })
     .await;
-    p2.recv_event(
-        |e| matches!(e, Event::MemberUpdated { member } if member.id == p1_id && member.muted),
-    )
-    .await;
-    p1.recv_event(
-        |e| matches!(e, Event::MemberUpdated { member } if member.id == p1_id && member.muted),
-    )
-    .await;
+    p2.recv_member_update(&p1_id, |m| m.muted).await;
+    p1.recv_member_update(&p1_id, |m| m.muted).await;
     p1.send(&ClientMsg::Chat {
         text: "can you hear me".into(),
     })
@@ -623,10 +615,7 @@ async fn a_muted_member_cannot_post_and_everyone_sees_it() {
         member_id: p1_id.clone(),
     })
     .await;
-    p2.recv_event(
-        |e| matches!(e, Event::MemberUpdated { member } if member.id == p1_id && !member.muted),
-    )
-    .await;
+    p2.recv_member_update(&p1_id, |m| !m.muted).await;
     let m = p1.chat("thanks").await;
     p2.recv_event(|e| matches!(e, Event::Chat { message } if message.id == m.id))
         .await;
@@ -788,10 +777,7 @@ async fn a_deleted_message_disappears_for_everyone() {
     let (last, epoch) = (p2.last_seq, p2.epoch.clone());
     let p2_id = you.member_id.clone();
     p2.drop_socket();
-    fac.recv_event(
-        |e| matches!(e, Event::MemberUpdated { member } if member.id == p2_id && !member.online),
-    )
-    .await;
+    fac.recv_member_update(&p2_id, |m| !m.online).await;
     let gone = p1.chat("posted while P2 was away, then deleted").await;
     let kept = p1.chat("posted while P2 was away, kept").await;
     fac.recv_event(|e| matches!(e, Event::Chat { message } if message.id == kept.id))
@@ -856,14 +842,10 @@ async fn a_promoted_co_facilitator_can_run_a_timer_until_demoted() {
         member_id: p1_id.clone(),
     })
     .await;
-    p2.recv_event(|e| {
-        matches!(e, Event::MemberUpdated { member } if member.id == p1_id && member.role == Role::CoFacilitator)
-    })
-    .await;
-    p1.recv_event(|e| {
-        matches!(e, Event::MemberUpdated { member } if member.id == p1_id && member.role == Role::CoFacilitator)
-    })
-    .await;
+    p2.recv_member_update(&p1_id, |m| m.role == Role::CoFacilitator)
+        .await;
+    p1.recv_member_update(&p1_id, |m| m.role == Role::CoFacilitator)
+        .await;
 
     p1.send(&ClientMsg::TimerStart {
         name: "Co-led round".into(),
@@ -883,14 +865,10 @@ async fn a_promoted_co_facilitator_can_run_a_timer_until_demoted() {
         member_id: p1_id.clone(),
     })
     .await;
-    p2.recv_event(|e| {
-        matches!(e, Event::MemberUpdated { member } if member.id == p1_id && member.role == Role::Participant)
-    })
-    .await;
-    p1.recv_event(|e| {
-        matches!(e, Event::MemberUpdated { member } if member.id == p1_id && member.role == Role::Participant)
-    })
-    .await;
+    p2.recv_member_update(&p1_id, |m| m.role == Role::Participant)
+        .await;
+    p1.recv_member_update(&p1_id, |m| m.role == Role::Participant)
+        .await;
     p1.send(&ClientMsg::TimerStart {
         name: "Not any more".into(),
         duration_secs: 60,
@@ -1384,10 +1362,7 @@ async fn personal_mute_hides_a_member_for_me_only_and_survives_a_resume() {
     let (last, epoch) = (p1.last_seq, p1.epoch.clone());
     let p1_id = you.member_id.clone();
     p1.drop_socket();
-    fac.recv_event(
-        |e| matches!(e, Event::MemberUpdated { member } if member.id == p1_id && !member.online),
-    )
-    .await;
+    fac.recv_member_update(&p1_id, |m| !m.online).await;
     p2.chat("while P1 was away").await;
     fac.chat("facilitator while P1 was away").await;
     let mut back = server.client().await;

@@ -135,6 +135,14 @@ export async function joinAsParticipant(page, base, joinLink, name, { acceptRule
   if (acceptRules) await acceptGroundRules(page);
 }
 
+/** Join through the facilitator link (key in the fragment) and wait for the facilitator tools. */
+export async function joinAsFacilitator(page, base, facilitatorLink, name = 'Fac') {
+  await page.goto(base + facilitatorLink);
+  await page.locator(tid('join-name')).fill(name);
+  await page.locator(tid('join-submit')).click();
+  await page.locator(tid('fac-panel')).waitFor();
+}
+
 export async function acceptGroundRules(page) {
   await page.locator(tid('rules-dialog')).waitFor({ state: 'visible' });
   await page.locator(tid('rules-accept')).click();

@@ -4,20 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  browserSuite, memberActions, tid, createRoom, joinAsParticipant, acceptGroundRules,
+  browserSuite, memberActions, joinAsFacilitator, tid, createRoom, joinAsParticipant, acceptGroundRules,
   sendChat, messageWithText, parseClock, within, waitEnabled,
 } from './helpers.mjs';
 
 // A short facilitator grace so the "paused" state shows up quickly.
 const suite = browserSuite({ env: { HUDDLE_FACILITATOR_GRACE_SECS: '1' } });
 const open = (opts) => suite.open(opts);
-
-async function joinAsFacilitator(page, room, name = 'Fac') {
-  await page.goto(suite.base() + room.facilitator_link);
-  await page.locator(tid('join-name')).fill(name);
-  await page.locator(tid('join-submit')).click();
-  await page.locator(tid('fac-panel')).waitFor();
-}
 
 async function openTool(page, tool) {
   const d = page.locator(`details[data-tool="${tool}"]`);
@@ -35,7 +28,7 @@ test('facilitator tools, each seen from the room', { timeout: 240000 }, async ()
     const f = F.page;
     const a = A.page;
     const b = B.page;
-    await joinAsFacilitator(f, room);
+    await joinAsFacilitator(f, suite.base(), room.facilitator_link);
     await joinAsParticipant(a, suite.base(), room.join_link, 'Alex');
     await joinAsParticipant(b, suite.base(), room.join_link, 'Blair');
     await f.locator(tid('member')).nth(2).waitFor();
@@ -292,7 +285,7 @@ test('lobby before a scheduled start, and paused without a facilitator', { timeo
     const room = await createRoom(suite.base(), { title: 'Later', kind: 'group', starts_at: Date.now() + 4000 });
     const F = await open();
     const P = await open();
-    await joinAsFacilitator(F.page, room);
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link);
     await P.page.goto(suite.base() + room.join_link);
     await P.page.locator(tid('join-name')).fill('Early bird');
     await P.page.locator(tid('join-submit')).click();
@@ -312,7 +305,7 @@ test('lobby before a scheduled start, and paused without a facilitator', { timeo
 
     // The facilitator comes back: the room opens again.
     const F2 = await open();
-    await joinAsFacilitator(F2.page, room, 'Fac again');
+    await joinAsFacilitator(F2.page, suite.base(), room.facilitator_link, 'Fac again');
     await P.page.locator(tid('banner-paused')).waitFor({ state: 'detached' });
     await waitEnabled(P.page, tid('chat-input'));
     assert.deepEqual(P.problems, []);
@@ -324,7 +317,7 @@ test('session warnings near the scheduled end; extending clears them', { timeout
     const room = await createRoom(suite.base(), { title: 'Nearly done', kind: 'group', ends_at: Date.now() + 4.5 * 60000 });
     const F = await open();
     const P = await open();
-    await joinAsFacilitator(F.page, room);
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link);
     await joinAsParticipant(P.page, suite.base(), room.join_link, 'Sam');
     await P.page.locator(tid('banner-warning')).filter({ hasText: '5 minutes left' }).waitFor();
     await F.page.locator(tid('banner-warning')).waitFor();
@@ -341,7 +334,7 @@ test('drop-ins are listed on the landing page; a declined guest is told kindly',
     const room = await createRoom(suite.base(), { title: 'Wellness drop-in 7pm', kind: 'drop_in', capacity: 8, waiting_room: true });
     const F = await open();
     const G = await open({ viewport: { width: 375, height: 700 } });
-    await joinAsFacilitator(F.page, room, 'Host');
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link, 'Host');
     await G.page.goto(suite.base() + '/');
     const item = G.page.locator(tid('dropin')).filter({ hasText: 'Wellness drop-in 7pm' });
     await item.waitFor();

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  browserSuite, memberActions, tid, createRoom, joinAsParticipant, acceptGroundRules,
+  browserSuite, memberActions, joinAsFacilitator, tid, createRoom, joinAsParticipant, acceptGroundRules,
   sendChat, messageWithText, parseClock, ensureScreenshotDir, fullScreenshot, within, waitEnabled,
 } from './helpers.mjs';
 
@@ -174,10 +174,7 @@ test('chat text is rendered as text, never as HTML', { timeout: 60000 }, async (
     const F = await open();
     const P = await open();
     // The facilitator link carries the key in the fragment.
-    await F.page.goto(suite.base() + room.facilitator_link);
-    await F.page.locator(tid('join-name')).fill('Fac');
-    await F.page.locator(tid('join-submit')).click();
-    await F.page.locator(tid('fac-panel')).waitFor();
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link);
     assert.equal(new URL(F.page.url()).hash, '', 'the key is taken out of the address bar');
 
     const evilName = '<b onmouseover=alert(2)>Bold</b>';
@@ -206,10 +203,7 @@ test('reconnect: missed messages arrive exactly once, also after a reload', { ti
     const room = await createRoom(suite.base(), { title: 'Flaky wifi', kind: 'group' });
     const F = await open();
     const P = await open();
-    await F.page.goto(suite.base() + room.facilitator_link);
-    await F.page.locator(tid('join-name')).fill('Fac');
-    await F.page.locator(tid('join-submit')).click();
-    await F.page.locator(tid('fac-panel')).waitFor();
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link);
     await joinAsParticipant(P.page, suite.base(), room.join_link, 'Pat');
     await sendChat(F.page, 'before the drop');
     await messageWithText(P.page, 'before the drop').waitFor();

@@ -603,6 +603,14 @@ impl Client {
         }
     }
 
+    /// Read until a `member_updated` event for member `id` satisfies `pred`.
+    pub async fn recv_member_update(&mut self, id: &str, pred: impl Fn(&Member) -> bool) {
+        self.recv_event(
+            |e| matches!(e, Event::MemberUpdated { member } if member.id == id && pred(member)),
+        )
+        .await;
+    }
+
     /// Read until an error frame; assert its code. Events on the way are skipped.
     pub async fn expect_error(&mut self, code: ErrorCode) -> ServerMsg {
         let m = self
