@@ -86,12 +86,10 @@ enum WireItem {
     C(Control),
 }
 
+/// (The first format had no origin line and a `from` field in the header,
+/// which decoding ignores: history written before an upgrade still replays.)
 #[derive(Serialize, Deserialize)]
 struct WireHead {
-    /// Only in the first format (header on the first line, with the origin
-    /// inside); still read, so history written before an upgrade replays.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    from: Option<String>,
     d: Vec<WireItem>,
 }
 
@@ -99,7 +97,6 @@ struct WireHead {
 /// to history (room events), leaving out replies such as welcomes and errors.
 fn encode(from: &str, batch: &[Delivery], events_only: bool) -> Option<Vec<u8>> {
     let mut head = WireHead {
-        from: None,
         d: Vec::with_capacity(batch.len()),
     };
     let mut body: Vec<&[u8]> = Vec::with_capacity(batch.len());
@@ -145,20 +142,18 @@ fn origin(payload: &[u8]) -> Option<&[u8]> {
     Some(&payload[..nl])
 }
 
-/// The inverse of [`encode`]; `None` for anything malformed.
-fn decode(payload: &[u8]) -> Option<(String, Vec<Delivery>)> {
+/// The inverse of [`encode`] (the deliveries; [`origin`] reads the rest);
+/// `None` for anything malformed.
+fn decode(payload: &[u8]) -> Option<Vec<Delivery>> {
     let first = origin(payload)?;
-    let (mut from, payload) = if first.starts_with(b"{") {
-        (String::new(), payload) // the first format: no origin line
+    // The first format has no origin line: it starts with the header.
+    let payload = if first.starts_with(b"{") {
+        payload
     } else {
-        let from = std::str::from_utf8(first).ok()?.to_string();
-        (from, &payload[first.len() + 1..])
+        &payload[first.len() + 1..]
     };
     let nl = payload.iter().position(|b| *b == b'\n')?;
     let head: WireHead = serde_json::from_slice(&payload[..nl]).ok()?;
-    if let Some(f) = head.from {
-        from = f;
-    }
     let body = bytes::Bytes::copy_from_slice(&payload[nl + 1..]);
     let mut off: usize = 0;
     let mut out = Vec::with_capacity(head.d.len());
@@ -178,7 +173,7 @@ fn decode(payload: &[u8]) -> Option<(String, Vec<Delivery>)> {
             WireItem::C(c) => out.push(Delivery::Control(c)),
         }
     }
-    Some((from, out))
+    Some(out)
 }
 
 /// One XRANGE entry: (stream id, [(field, value)]).
@@ -449,7 +444,7 @@ impl RedisBroker {
                     {
                         return;
                     }
-                    let Some((_, batch)) = decode(payload) else {
+                    let Some(batch) = decode(payload) else {
                         return;
                     };
                     self.deliver_remote(hub, room, batch).await;
@@ -556,7 +551,7 @@ impl RedisBroker {
                 if f != "b" {
                     continue;
                 }
-                let Some((_, batch)) = decode(&v) else {
+                let Some(batch) = decode(&v) else {
                     continue;
                 };
                 for d in batch {
@@ -1088,8 +1083,8 @@ mod tests {
             frame(Audience::Members(vec!["m".into()]), Some(8), "{}"),
         ];
         let bytes = encode("inst", &batch, false).unwrap();
-        let (from, back) = decode(&bytes).unwrap();
-        assert_eq!(from, "inst");
+        let back = decode(&bytes).unwrap();
+        assert_eq!(origin(&bytes), Some(&b"inst"[..]));
         assert_eq!(back.len(), 4);
         let texts: Vec<String> = back
             .iter()
@@ -1107,7 +1102,7 @@ mod tests {
             ]
         );
         // History keeps only events (no welcome, no controls).
-        let (_, hist) = decode(&encode("inst", &batch, true).unwrap()).unwrap();
+        let hist = decode(&encode("inst", &batch, true).unwrap()).unwrap();
         let seqs: Vec<Option<u64>> = hist
             .iter()
             .map(|d| match d {
@@ -1116,12 +1111,10 @@ mod tests {
             })
             .collect();
         assert_eq!(seqs, vec![Some(7), Some(8)]);
-        // The origin is read without decoding, and the first format still decodes.
-        assert_eq!(origin(&bytes), Some(&b"inst"[..]));
+        // The first format (no origin line, `from` in the header) still decodes.
         let legacy = br#"{"from":"old","d":[{"F":{"a":"all","s":3,"n":2}}]}
 {}"#;
-        let (from, old) = decode(legacy).unwrap();
-        assert_eq!(from, "old");
+        let old = decode(legacy).unwrap();
         assert!(
             matches!(&old[..], [Delivery::Frame { seq: Some(3), text, .. }] if text.as_str() == "{}")
         );
