@@ -7,6 +7,7 @@ pub mod client;
 pub mod eio;
 pub mod net;
 pub mod payload;
+pub mod rejoin;
 pub mod run;
 pub mod stats;
 pub mod sys;

@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use huddle_load::client::Target;
 use huddle_load::net::Endpoint;
+use huddle_load::rejoin;
 use huddle_load::run::{self, Config, Scenario, Senders};
 use std::time::Duration;
 
@@ -55,6 +56,36 @@ enum Cmd {
         room_size: u32,
         #[command(flatten)]
         common: Common,
+    },
+    /// The leave/join memory attack: N connections loop `leave` + `join` on a room with a full
+    /// history without reading; reports the server's RSS growth (needs --server-pid).
+    Rejoin {
+        #[arg(long, default_value_t = 50)]
+        clients: u32,
+        /// Messages put in the room's history first.
+        #[arg(long, default_value_t = 200)]
+        history: u32,
+        /// Characters per history message (two bytes each).
+        #[arg(long, default_value_t = 2000)]
+        text_chars: usize,
+        /// leave + join pairs per second per connection.
+        #[arg(long, default_value_t = 8.0)]
+        rejoins_per_sec: f64,
+        /// Seconds of attack.
+        #[arg(long, default_value_t = 60.0)]
+        duration: f64,
+        #[arg(long, env = "HUDDLE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The server's process id (its RSS is read from /proc).
+        #[arg(long)]
+        server_pid: u32,
+        /// Exit with status 2 if the server grew by more than this many MiB.
+        #[arg(long)]
+        max_growth_mib: Option<f64>,
+        #[arg(long)]
+        json_out: Option<std::path::PathBuf>,
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -182,6 +213,53 @@ fn main() {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
+    if let Cmd::Rejoin {
+        clients,
+        history,
+        text_chars,
+        rejoins_per_sec,
+        duration,
+        url,
+        server_pid,
+        max_growth_mib,
+        json_out,
+        quiet,
+    } = &cli.scenario
+    {
+        let cfg = rejoin::Config {
+            endpoint: Endpoint::parse(url)?,
+            clients: (*clients).max(1),
+            history: *history,
+            text_chars: (*text_chars).clamp(1, 64 * 1024),
+            rejoins_per_sec: *rejoins_per_sec,
+            duration: secs(*duration, "duration")?,
+            server_pid: *server_pid,
+            quiet: *quiet,
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("tokio runtime")?;
+        let report = rt.block_on(rejoin::run(cfg))?;
+        rt.shutdown_timeout(Duration::from_secs(2));
+        print!("{}", rejoin::table(&report));
+        if let Some(path) = json_out {
+            let json = serde_json::to_string_pretty(&report)?;
+            std::fs::write(path, json + "\n")
+                .with_context(|| format!("write {}", path.display()))?;
+        }
+        if let Some(max) = max_growth_mib {
+            if report.rss_growth_mib > *max {
+                eprintln!(
+                    "check FAILED: server RSS grew {:.1} MiB (limit {max} MiB)",
+                    report.rss_growth_mib
+                );
+                std::process::exit(2);
+            }
+            eprintln!("check ok: server RSS grew {:.1} MiB", report.rss_growth_mib);
+        }
+        return Ok(());
+    }
     let (cfg, common) = match &cli.scenario {
         Cmd::Fanout {
             rooms,
@@ -211,6 +289,7 @@ fn real_main() -> Result<()> {
             let (r, m) = split(*clients, *room_size);
             (config(Scenario::Idle, r, m, 0.0, common)?, common)
         }
+        Cmd::Rejoin { .. } => unreachable!("handled above"),
     };
     let scenario = cfg.scenario;
     let rt = tokio::runtime::Builder::new_multi_thread()
