@@ -1,10 +1,10 @@
 // Huddle web client: entry point. Landing page (create a session, drop-ins,
-// join by link), the name form, then the room (js/room.js).
+// join by link), the name form, then the room (js/room/app.js).
 
 import { h, byTestId, replaceChildren, formatDateTime, show } from './js/dom.js';
 import { store } from './js/store.js';
 import { showView, initChrome, toast } from './js/ui.js';
-import { RoomApp } from './js/room.js';
+import { RoomApp } from './js/room/app.js';
 
 const T = (id) => byTestId(id);
 const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;

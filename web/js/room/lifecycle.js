@@ -1,0 +1,141 @@
+// How a membership goes wrong or ends, from the socket: error frames, join refusals (each with
+// its status screen), removal, being declined, close codes and the connection indicator.
+
+import { byTestId as T } from '../dom.js';
+import { store } from '../store.js';
+import { showView, setBanner, clearBanner, toast } from '../ui.js';
+import { showStatus } from './render/status.js';
+import { openRules } from './render/rules.js';
+import { restoreChat } from './controls/chat.js';
+
+export function onError(app, m) {
+  const code = m.code;
+  if (m.refused === 'join') return onJoinRefused(app, m);
+  switch (code) {
+    case 'removed':
+      return onRemoved(app, m.message);
+    case 'room_closed':
+      if (app.state && !app.state.summary) toast('This session has ended.', { kind: 'error' });
+      return;
+    case 'rules_not_accepted':
+      restoreChat(app, m);
+      openRules(app, 'join');
+      return;
+    default:
+      restoreChat(app, m);
+      toast(m.message || 'That did not work.', { kind: 'error' });
+  }
+}
+
+function onJoinRefused(app, m) {
+  const home = { home: true };
+  const retry = (label) => ({ home: true, retry: { label, run: () => retryJoin(app) } });
+  switch (m.code) {
+    case 'bad_resume':
+      // The old membership is gone: join afresh (a new connection is needed).
+      store.forget(app.roomId);
+      app.state = null;
+      app.phase = 'connecting';
+      app.conn.restart();
+      return;
+    case 'room_not_found':
+      store.forget(app.roomId);
+      app.stopFor('error');
+      return showStatus('We could not find this session', 'The link may be mistyped, or the session is over.', home);
+    case 'room_closed':
+      app.stopFor('ended');
+      if (app.state && app.state.summary) {
+        app.renderAll();
+        showView('room');
+        return;
+      }
+      store.forget(app.roomId);
+      return showStatus('This session has ended', 'Thank you for taking part. Take care of yourself.', home);
+    case 'removed':
+      store.forget(app.roomId);
+      app.stopFor('removed');
+      return showStatus('You cannot rejoin this session', m.message || 'A facilitator removed you from this session.', home);
+    case 'forbidden':
+      if (app.phase === 'waiting') return onDeclined(app, m.message);
+      store.setKey(app.roomId, null);
+      app.key = null;
+      app.stopFor('error');
+      return showStatus('This facilitator link is not valid', m.message || 'The key in the link does not match this session.', retry('Join as a participant instead'));
+    case 'room_locked':
+      app.stopFor('error');
+      return showStatus('The room is locked right now', 'The facilitator has locked this session. You can try again in a little while.', retry('Try again'));
+    case 'room_full':
+      app.stopFor('error');
+      return showStatus('The room is full', 'This session has reached its capacity. You can try again in a little while.', retry('Try again'));
+    case 'invalid_name':
+      app.stopFor('error');
+      if (app.onBadName) return app.onBadName(m.message);
+      return showStatus('Please choose another name', m.message, home);
+    case 'version_mismatch':
+      app.stopFor('error');
+      return showStatus('Please reload the page', 'This page is out of date with the server.', home);
+    default:
+      // Transient (rate limited, unavailable...): try again with backoff.
+      toast(m.message || 'Could not join yet; trying again.', { kind: 'error' });
+      app.conn.drop();
+  }
+}
+
+function retryJoin(app) {
+  app.phase = 'connecting';
+  app.conn.stopped = false;
+  showStatus('Connecting…', 'Joining the session.');
+  app.conn.restart();
+}
+
+function onDeclined(app, message) {
+  store.forget(app.roomId);
+  app.stopFor('declined');
+  showStatus('You were not admitted', message || 'The facilitator could not admit you to this session.', { home: true });
+}
+
+export function onRemoved(app, message) {
+  store.forget(app.roomId);
+  app.stopFor('removed');
+  setBanner('removed', message || 'A facilitator removed you from this session.', 'danger', [{ label: 'Back to start', href: '/', testid: 'removed-home' }]);
+  app.renderAll();
+}
+
+/** The socket closed: 'stop' or 'retry' (conn.js reconnects with backoff). */
+export function onClose(app, code) {
+  if (['removed', 'declined', 'left', 'ended', 'error'].includes(app.phase)) return 'stop';
+  if (code === 4001) {
+    onRemoved(app);
+    return 'stop';
+  }
+  if (code === 4003) {
+    onDeclined(app);
+    return 'stop';
+  }
+  if (code === 4000) {
+    // Another tab resumed this membership.
+    app.phase = 'elsewhere';
+    setBanner('elsewhere', 'This session continued in another tab or window.', 'warn', [
+      { label: 'Use it here', testid: 'elsewhere-here', onClick: () => { clearBanner('elsewhere'); app.phase = 'in'; app.conn.stopped = false; app.conn.restart(); } },
+    ]);
+    return 'stop';
+  }
+  return 'retry';
+}
+
+export function onConnStatus(app, s) {
+  const el = T('conn-status');
+  if (s === 'reconnecting' && (app.phase === 'in' || app.phase === 'connecting' || app.phase === 'waiting' || app.phase === 'lobby')) {
+    el.hidden = false;
+    el.textContent = 'Reconnecting…';
+    if (app.phase === 'in') {
+      setBanner('reconnecting', 'Connection lost — reconnecting… You will not miss anything.', 'warn');
+    }
+  } else if (s === 'open') {
+    el.hidden = true;
+    el.textContent = '';
+  } else if (s === 'closed') {
+    el.hidden = true;
+    clearBanner('reconnecting');
+  }
+}
