@@ -9,6 +9,7 @@
 pub mod library;
 pub mod summary;
 
+use crate::error::RoomError;
 use huddle_protocol::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
@@ -224,11 +225,7 @@ pub struct Room {
     effects: Vec<Effect>,
 }
 
-type R = Result<(), (ErrorCode, String)>;
-
-fn err(code: ErrorCode, msg: impl Into<String>) -> R {
-    Err((code, msg.into()))
-}
+type R = Result<(), RoomError>;
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -253,36 +250,27 @@ pub fn secret_matches(secret: &str, hash: &str) -> bool {
 }
 
 /// Trim a display name and check it: 1..=max chars, no control characters.
-pub fn clean_name(name: &str, max: usize) -> Result<String, (ErrorCode, String)> {
+pub fn clean_name(name: &str, max: usize) -> Result<String, RoomError> {
     let n = name.trim();
     if n.is_empty() {
-        return Err((ErrorCode::InvalidName, "display name is empty".into()));
+        return Err(RoomError::NameEmpty);
     }
     if n.chars().count() > max {
-        return Err((
-            ErrorCode::InvalidName,
-            format!("display name is longer than {max} characters"),
-        ));
+        return Err(RoomError::NameTooLong { max });
     }
     if n.chars().any(|c| c.is_control()) {
-        return Err((
-            ErrorCode::InvalidName,
-            "display name has control characters".into(),
-        ));
+        return Err(RoomError::NameControlChars);
     }
     Ok(n.to_string())
 }
 
-fn clean_text(text: &str, max: usize, what: &str) -> Result<String, (ErrorCode, String)> {
+fn clean_text(text: &str, max: usize, what: &'static str) -> Result<String, RoomError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err((ErrorCode::Invalid, format!("{what} is empty")));
+        return Err(RoomError::Empty { what });
     }
     if t.chars().count() > max {
-        return Err((
-            ErrorCode::TooLarge,
-            format!("{what} is longer than {max} characters"),
-        ));
+        return Err(RoomError::TooLong { what, max });
     }
     Ok(t.to_string())
 }
@@ -291,8 +279,8 @@ fn clean_text(text: &str, max: usize, what: &str) -> Result<String, (ErrorCode, 
 fn clean_optional(
     text: Option<String>,
     max: usize,
-    what: &str,
-) -> Result<Option<String>, (ErrorCode, String)> {
+    what: &'static str,
+) -> Result<Option<String>, RoomError> {
     match text {
         Some(t) if !t.trim().is_empty() => clean_text(&t, max, what).map(Some),
         _ => Ok(None),
@@ -442,15 +430,8 @@ impl Room {
         &self.facilitator_key_hash
     }
     /// Answer a refused command with an error frame to its connection.
-    pub fn refuse(&mut self, conn: &str, code: ErrorCode, message: String, refused: &str) {
-        self.reply(
-            conn,
-            ServerMsg::Error {
-                code,
-                message,
-                refused: Some(refused.to_string()),
-            },
-        );
+    pub fn refuse(&mut self, conn: &str, err: &RoomError, refused: &str) {
+        self.tell_error(conn, err, Some(refused));
     }
     pub fn facilitator_key_matches(&self, key: &str) -> bool {
         secret_matches(key, &self.facilitator_key_hash)
@@ -508,6 +489,17 @@ impl Room {
             audience: Audience::Conn(conn.to_string()),
             msg,
         });
+    }
+    /// An error frame to one connection: code and message both come from `err`.
+    fn tell_error(&mut self, conn: &str, err: &RoomError, refused: Option<&str>) {
+        self.reply(
+            conn,
+            ServerMsg::Error {
+                code: err.code(),
+                message: err.to_string(),
+                refused: refused.map(str::to_string),
+            },
+        );
     }
     fn facilitator_ids(&self) -> Vec<String> {
         self.members
@@ -626,35 +618,32 @@ impl Room {
         now: Millis,
     ) -> R {
         if v != PROTOCOL_VERSION {
-            return err(
-                ErrorCode::VersionMismatch,
-                format!("this server speaks protocol v{PROTOCOL_VERSION}"),
-            );
+            return Err(RoomError::VersionMismatch);
         }
         if self.idx_by_conn(&ctx.conn).is_some() || self.pending.iter().any(|p| p.conn == ctx.conn)
         {
-            return err(ErrorCode::AlreadyJoined, "this connection already joined");
+            return Err(RoomError::ConnectionAlreadyJoined);
         }
         if self.info.status == RoomStatus::Closed {
-            return err(ErrorCode::RoomClosed, "this session has ended");
+            return Err(RoomError::SessionEnded);
         }
         if let Some(r) = resume {
             if self.removed_tokens.contains(&hash_secret(&r.token)) {
-                return err(ErrorCode::Removed, "you were removed from this session");
+                return Err(RoomError::Removed);
             }
             if let Some(i) = self.idx(&r.member_id) {
                 if secret_matches(&r.token, &self.members[i].token_hash) {
                     self.resume(i, ctx, r, now);
                     return Ok(());
                 }
-                return err(ErrorCode::BadResume, "resume token does not match");
+                return Err(RoomError::BadResume);
             }
             if self.removed_members.contains(&r.member_id) {
-                return err(ErrorCode::Removed, "you were removed from this session");
+                return Err(RoomError::Removed);
             }
             if let Some(d) = self.departed.iter().position(|m| m.id == r.member_id) {
                 if !secret_matches(&r.token, &self.departed[d].token_hash) {
-                    return err(ErrorCode::BadResume, "resume token does not match");
+                    return Err(RoomError::BadResume);
                 }
                 // Back as themselves: into the roster again, then the missed events.
                 let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
@@ -672,7 +661,7 @@ impl Room {
         let name = clean_name(name, self.limits.max_name)?;
         let role = match facilitator_key {
             Some(k) if self.facilitator_key_matches(k) => Role::Facilitator,
-            Some(_) => return err(ErrorCode::Forbidden, "facilitator key is not valid"),
+            Some(_) => return Err(RoomError::BadFacilitatorKey),
             None => Role::Participant,
         };
         let fac = role.is_facilitator();
@@ -682,10 +671,10 @@ impl Room {
                 .as_ref()
                 .is_some_and(|a| self.removed_addrs.contains(a))
             {
-                return err(ErrorCode::Removed, "you were removed from this session");
+                return Err(RoomError::Removed);
             }
             if self.info.locked {
-                return err(ErrorCode::RoomLocked, "the room is locked");
+                return Err(RoomError::Locked);
             }
             let cap = self
                 .info
@@ -693,7 +682,7 @@ impl Room {
                 .unwrap_or(self.limits.max_members)
                 .min(self.limits.max_members);
             if self.members.len() as u32 + self.pending.len() as u32 >= cap {
-                return err(ErrorCode::RoomFull, "the room is full");
+                return Err(RoomError::Full);
             }
         }
         let member_id = new_id();
@@ -881,14 +870,7 @@ impl Room {
         if let Some(conn) = m.conn.clone() {
             if reason == LeaveReason::Removed {
                 // Tell them, then close.
-                self.reply(
-                    &conn,
-                    ServerMsg::Error {
-                        code: ErrorCode::Removed,
-                        message: "A facilitator removed you from this session.".into(),
-                        refused: None,
-                    },
-                );
+                self.tell_error(&conn, &RoomError::RemovedByFacilitator, None);
                 self.out.push(Out::Control(Control::Close {
                     conn,
                     code: 4001,
@@ -1141,14 +1123,7 @@ impl Room {
             )
         });
         for p in std::mem::take(&mut self.pending) {
-            self.reply(
-                &p.conn,
-                ServerMsg::Error {
-                    code: ErrorCode::RoomClosed,
-                    message: "this session has ended".into(),
-                    refused: None,
-                },
-            );
+            self.tell_error(&p.conn, &RoomError::SessionEnded, None);
         }
     }
 
@@ -1163,18 +1138,18 @@ impl Room {
                         self.disconnect(conn, now);
                         Ok(())
                     }
-                    _ => err(ErrorCode::NotJoined, "you are not admitted yet"),
+                    _ => Err(RoomError::NotAdmitted),
                 };
             }
-            return err(ErrorCode::NotJoined, "join a room first");
+            return Err(RoomError::NotJoined);
         };
         let role = self.members[i].role;
         if cmd.facilitator_only() && !role.is_facilitator() {
-            return err(ErrorCode::Forbidden, "only facilitators can do that");
+            return Err(RoomError::FacilitatorsOnly);
         }
         let me = self.members[i].id.clone();
         match cmd {
-            ClientMsg::Join { .. } => err(ErrorCode::AlreadyJoined, "already joined"),
+            ClientMsg::Join { .. } => Err(RoomError::AlreadyJoined),
             ClientMsg::Ping { t } => {
                 self.reply(
                     conn,
@@ -1194,10 +1169,10 @@ impl Room {
                 self.can_post(i, now, false)?;
                 let e = emoji.trim().to_string();
                 if e.is_empty() || e.chars().count() > 8 || e.chars().any(|c| c.is_control()) {
-                    return err(ErrorCode::Invalid, "reaction must be 1 to 8 characters");
+                    return Err(RoomError::BadReaction);
                 }
                 let Some(m) = self.messages.iter_mut().find(|m| m.id == message_id) else {
-                    return err(ErrorCode::NotFound, "no such message");
+                    return Err(RoomError::NoSuchMessage);
                 };
                 let who = m.reactions.entry(e.clone()).or_default();
                 let on = if let Some(p) = who.iter().position(|x| x == &me) {
@@ -1207,7 +1182,7 @@ impl Room {
                     if m.reactions.len() > 16 {
                         // Drop the empty entry just made: a refusal changes nothing.
                         m.reactions.retain(|_, v| !v.is_empty());
-                        return err(ErrorCode::Invalid, "too many different reactions");
+                        return Err(RoomError::TooManyReactions);
                     }
                     m.reactions.entry(e.clone()).or_default().push(me.clone());
                     true
@@ -1227,10 +1202,7 @@ impl Room {
             }
             ClientMsg::AcceptRules { version } => {
                 if version != self.rules.version {
-                    return err(
-                        ErrorCode::Invalid,
-                        "those are not the current ground rules; read them again",
-                    );
+                    return Err(RoomError::StaleRules);
                 }
                 self.members[i].accepted_rules = version;
                 self.member_updated(i, now);
@@ -1246,7 +1218,7 @@ impl Room {
             ClientMsg::LowerHand { member_id } => {
                 let target = member_id.unwrap_or(me.clone());
                 if target != me && !role.is_facilitator() {
-                    return err(ErrorCode::Forbidden, "you can only lower your own hand");
+                    return Err(RoomError::OwnHandOnly);
                 }
                 if self.hands.contains(&target) {
                     self.hands.retain(|h| h != &target);
@@ -1266,7 +1238,7 @@ impl Room {
                 let text = clean_text(&text, 280, "answer")?;
                 let name = self.members[i].name.clone();
                 let Some(run) = self.energizer.as_mut().filter(|r| r.id == run_id && r.open) else {
-                    return err(ErrorCode::NotFound, "that energizer is not open");
+                    return Err(RoomError::EnergizerNotOpen);
                 };
                 let answer = EnergizerAnswer {
                     member_id: me.clone(),
@@ -1286,17 +1258,17 @@ impl Room {
             ClientMsg::Unagree { highlight_id } => self.agree(&me, &highlight_id, false, now),
             ClientMsg::EnergyAnswer { check_id, level } => {
                 if !(1..=5).contains(&level) {
-                    return err(ErrorCode::Invalid, "energy level is 1 to 5");
+                    return Err(RoomError::BadEnergyLevel);
                 }
                 let Some(run) = self
                     .energy
                     .as_mut()
                     .filter(|r| r.check.id == check_id && r.check.open)
                 else {
-                    return err(ErrorCode::NotFound, "that energy check is not open");
+                    return Err(RoomError::EnergyCheckNotOpen);
                 };
                 if !run.answered.insert(me.clone()) {
-                    return err(ErrorCode::Invalid, "you already answered this check");
+                    return Err(RoomError::AlreadyAnswered);
                 }
                 run.check.count += 1;
                 run.check.distribution[(level - 1) as usize] += 1;
@@ -1325,7 +1297,7 @@ impl Room {
                     .iter()
                     .position(|(id, m)| id == &invite_id && m == &me)
                 else {
-                    return err(ErrorCode::NotFound, "no such invitation");
+                    return Err(RoomError::NoSuchInvitation);
                 };
                 self.invites.remove(p);
                 self.emit_to_facilitators(
@@ -1340,7 +1312,7 @@ impl Room {
             ClientMsg::PersonalMute { member_id } | ClientMsg::PersonalUnmute { member_id }
                 if member_id == me =>
             {
-                err(ErrorCode::Invalid, "you cannot mute yourself")
+                Err(RoomError::MuteSelf)
             }
             ClientMsg::PersonalMute { member_id } => {
                 self.member_idx(&member_id)?;
@@ -1356,22 +1328,22 @@ impl Room {
             ClientMsg::Park { message_id, text } => {
                 if !role.is_facilitator() {
                     if !self.info.members_can_park {
-                        return err(ErrorCode::Forbidden, "only facilitators can park items");
+                        return Err(RoomError::ParkingFacilitatorsOnly);
                     }
                     self.can_post(i, now, false)?;
                 }
                 let text = match (&message_id, text) {
                     (Some(mid), _) => {
                         let Some(m) = self.messages.iter().find(|m| &m.id == mid) else {
-                            return err(ErrorCode::NotFound, "no such message");
+                            return Err(RoomError::NoSuchMessage);
                         };
                         m.text.chars().take(500).collect()
                     }
                     (None, Some(t)) => clean_text(&t, 500, "parking-lot item")?,
-                    (None, None) => return err(ErrorCode::Invalid, "give a message_id or a text"),
+                    (None, None) => return Err(RoomError::MessageOrText),
                 };
                 if self.parking.len() >= 100 {
-                    return err(ErrorCode::Invalid, "the parking lot is full");
+                    return Err(RoomError::ParkingFull);
                 }
                 self.parking.push(ParkedItem {
                     id: new_id(),
@@ -1385,7 +1357,7 @@ impl Room {
                 let before = self.parking.len();
                 self.parking.retain(|p| p.id != item_id);
                 if self.parking.len() == before {
-                    return err(ErrorCode::NotFound, "no such item");
+                    return Err(RoomError::NoSuchItem);
                 }
                 self.parking_changed(now);
                 Ok(())
@@ -1406,7 +1378,7 @@ impl Room {
             }
             ClientMsg::SetGroundRules { rules } => {
                 if rules.is_empty() || rules.len() > 20 {
-                    return err(ErrorCode::Invalid, "give 1 to 20 ground rules");
+                    return Err(RoomError::RuleCount);
                 }
                 let rules = rules
                     .iter()
@@ -1441,14 +1413,14 @@ impl Room {
             } => {
                 let name = clean_text(&name, 60, "timer name")?;
                 if duration_secs == 0 || duration_secs > 24 * 3600 {
-                    return err(ErrorCode::Invalid, "timer duration is 1 s to 24 h");
+                    return Err(RoomError::TimerDuration);
                 }
                 self.start_timer(name, duration_secs, now)?;
                 Ok(())
             }
             ClientMsg::TimerPause { timer_id } => self.timer_op(&timer_id, now, |t, now| {
                 if t.state != TimerState::Running {
-                    return err(ErrorCode::Invalid, "timer is not running");
+                    return Err(RoomError::TimerNotRunning);
                 }
                 t.remaining_ms = Some(t.deadline.unwrap_or(now).saturating_sub(now));
                 t.deadline = None;
@@ -1457,7 +1429,7 @@ impl Room {
             }),
             ClientMsg::TimerResume { timer_id } => self.timer_op(&timer_id, now, |t, now| {
                 if t.state != TimerState::Paused {
-                    return err(ErrorCode::Invalid, "timer is not paused");
+                    return Err(RoomError::TimerNotPaused);
                 }
                 t.deadline = Some(now + t.remaining_ms.take().unwrap_or(0));
                 t.state = TimerState::Running;
@@ -1465,7 +1437,7 @@ impl Room {
             }),
             ClientMsg::TimerExtend { timer_id, secs } => {
                 if secs == 0 || secs > 3600 {
-                    return err(ErrorCode::Invalid, "extend by 1 s to 1 h");
+                    return Err(RoomError::TimerExtension);
                 }
                 self.timer_op(&timer_id, now, |t, _| {
                     let add = secs as u64 * 1000;
@@ -1481,7 +1453,7 @@ impl Room {
             }
             ClientMsg::TimerCancel { timer_id } => {
                 let Some(p) = self.timers.iter().position(|t| t.id == timer_id) else {
-                    return err(ErrorCode::NotFound, "no such timer");
+                    return Err(RoomError::NoSuchTimer);
                 };
                 let mut t = self.timers.remove(p);
                 t.state = TimerState::Cancelled;
@@ -1497,7 +1469,7 @@ impl Room {
                 let (eid, title, prompt) = match (energizer_id, prompt) {
                     (Some(id), _) => {
                         let Some(e) = library::energizer(&id) else {
-                            return err(ErrorCode::NotFound, "no such energizer");
+                            return Err(RoomError::NoSuchEnergizer);
                         };
                         (Some(e.id), e.title, e.prompt)
                     }
@@ -1506,13 +1478,11 @@ impl Room {
                         "Energizer".to_string(),
                         clean_text(&p, 500, "prompt")?,
                     ),
-                    (None, None) => {
-                        return err(ErrorCode::Invalid, "give an energizer_id or a prompt")
-                    }
+                    (None, None) => return Err(RoomError::EnergizerOrPrompt),
                 };
                 if let Some(d) = duration_secs {
                     if d == 0 || d > 3600 {
-                        return err(ErrorCode::Invalid, "energizer duration is 1 s to 1 h");
+                        return Err(RoomError::EnergizerDuration);
                     }
                 }
                 // Start the timer first: if it is refused, the open energizer stays as it was.
@@ -1544,7 +1514,7 @@ impl Room {
             ClientMsg::CloseEnergizer { run_id } => {
                 match self.energizer.as_mut().filter(|r| r.id == run_id && r.open) {
                     Some(r) => r.open = false,
-                    None => return err(ErrorCode::NotFound, "that energizer is not open"),
+                    None => return Err(RoomError::EnergizerNotOpen),
                 }
                 self.emit(Audience::All, Event::EnergizerClosed { run_id }, now);
                 Ok(())
@@ -1557,7 +1527,7 @@ impl Room {
                 let text = match (&message_id, text) {
                     (Some(mid), t) => {
                         let Some(m) = self.messages.iter().find(|m| &m.id == mid) else {
-                            return err(ErrorCode::NotFound, "no such message");
+                            return Err(RoomError::NoSuchMessage);
                         };
                         match t {
                             Some(t) if !t.trim().is_empty() => clean_text(&t, 500, "highlight")?,
@@ -1565,10 +1535,10 @@ impl Room {
                         }
                     }
                     (None, Some(t)) => clean_text(&t, 500, "highlight")?,
-                    (None, None) => return err(ErrorCode::Invalid, "give a message_id or a text"),
+                    (None, None) => return Err(RoomError::MessageOrText),
                 };
                 if self.highlights.len() >= 100 {
-                    return err(ErrorCode::Invalid, "too many highlights");
+                    return Err(RoomError::TooManyHighlights);
                 }
                 let highlight = Highlight {
                     id: new_id(),
@@ -1591,7 +1561,7 @@ impl Room {
                     None => None,
                 };
                 let Some(h) = self.highlights.iter_mut().find(|h| h.id == highlight_id) else {
-                    return err(ErrorCode::NotFound, "no such highlight");
+                    return Err(RoomError::NoSuchHighlight);
                 };
                 if let Some(t) = tag {
                     h.tag = t;
@@ -1607,7 +1577,7 @@ impl Room {
                 let before = self.highlights.len();
                 self.highlights.retain(|h| h.id != highlight_id);
                 if before == self.highlights.len() {
-                    return err(ErrorCode::NotFound, "no such highlight");
+                    return Err(RoomError::NoSuchHighlight);
                 }
                 self.emit(Audience::All, Event::HighlightRemoved { highlight_id }, now);
                 Ok(())
@@ -1639,7 +1609,7 @@ impl Room {
                     .energy
                     .take_if(|r| r.check.id == check_id && r.check.open)
                 else {
-                    return err(ErrorCode::NotFound, "that energy check is not open");
+                    return Err(RoomError::EnergyCheckNotOpen);
                 };
                 let mut check = run.check;
                 check.open = false;
@@ -1657,7 +1627,7 @@ impl Room {
             }
             ClientMsg::SlowMode { secs } => {
                 if secs > 3600 {
-                    return err(ErrorCode::Invalid, "slow mode is 0 to 3600 seconds");
+                    return Err(RoomError::SlowModeRange);
                 }
                 self.info.slow_mode_secs = secs;
                 self.room_updated(now);
@@ -1672,7 +1642,7 @@ impl Room {
                 let before = self.messages.len();
                 self.messages.retain(|m| m.id != message_id);
                 if before == self.messages.len() {
-                    return err(ErrorCode::NotFound, "no such message");
+                    return Err(RoomError::NoSuchMessage);
                 }
                 // Scrub it from history too: a resume must not bring it back.
                 self.history.retain(|h| {
@@ -1689,7 +1659,7 @@ impl Room {
             ClientMsg::Promote { member_id } => {
                 let t = self.member_idx(&member_id)?;
                 if self.members[t].role != Role::Participant {
-                    return err(ErrorCode::Invalid, "already facilitating");
+                    return Err(RoomError::AlreadyFacilitating);
                 }
                 self.members[t].role = Role::CoFacilitator;
                 let v = self.rules.version;
@@ -1703,13 +1673,8 @@ impl Room {
                 let t = self.member_idx(&member_id)?;
                 match self.members[t].role {
                     Role::CoFacilitator => {}
-                    Role::Facilitator => {
-                        return err(
-                            ErrorCode::Forbidden,
-                            "the room's facilitator cannot be demoted",
-                        )
-                    }
-                    Role::Participant => return err(ErrorCode::Invalid, "not a co-facilitator"),
+                    Role::Facilitator => return Err(RoomError::CannotDemoteFacilitator),
+                    Role::Participant => return Err(RoomError::NotCoFacilitator),
                 }
                 self.members[t].role = Role::Participant;
                 self.member_updated(t, now);
@@ -1717,11 +1682,11 @@ impl Room {
             }
             ClientMsg::HandOver { member_id } => {
                 if role != Role::Facilitator {
-                    return err(ErrorCode::Forbidden, "only the facilitator can hand over");
+                    return Err(RoomError::HandOverFacilitatorOnly);
                 }
                 let t = self.member_idx(&member_id)?;
                 if t == i {
-                    return err(ErrorCode::Invalid, "you are already the facilitator");
+                    return Err(RoomError::AlreadyFacilitator);
                 }
                 self.members[t].role = Role::Facilitator;
                 let v = self.rules.version;
@@ -1751,14 +1716,7 @@ impl Room {
             }
             ClientMsg::Decline { member_id } => {
                 let p = self.take_waiting(&member_id)?;
-                self.reply(
-                    &p.conn,
-                    ServerMsg::Error {
-                        code: ErrorCode::Forbidden,
-                        message: "The facilitator could not admit you to this session.".into(),
-                        refused: Some("join".into()),
-                    },
-                );
+                self.tell_error(&p.conn, &RoomError::Declined, Some("join"));
                 self.out.push(Out::Control(Control::Close {
                     conn: p.conn,
                     code: 4003,
@@ -1769,10 +1727,10 @@ impl Room {
             }
             ClientMsg::OpenOneOnOne { request_id } => {
                 let Some(req) = self.support.iter().find(|s| s.id == request_id) else {
-                    return err(ErrorCode::NotFound, "no such support request");
+                    return Err(RoomError::NoSuchSupportRequest);
                 };
                 if req.room_id.is_some() {
-                    return err(ErrorCode::Invalid, "a one-on-one is already open for it");
+                    return Err(RoomError::OneOnOneAlreadyOpen);
                 }
                 self.effects.push(Effect::OpenOneOnOne {
                     request_id,
@@ -1817,10 +1775,10 @@ impl Room {
             }
             ClientMsg::ExtendSession { minutes } => {
                 if minutes == 0 || minutes > 240 {
-                    return err(ErrorCode::Invalid, "extend by 1 to 240 minutes");
+                    return Err(RoomError::SessionExtension);
                 }
                 if self.info.status == RoomStatus::Closed {
-                    return err(ErrorCode::RoomClosed, "this session has ended");
+                    return Err(RoomError::SessionEnded);
                 }
                 let base = self.info.ends_at.unwrap_or(now).max(now);
                 let end = base + minutes as u64 * 60_000;
@@ -1831,7 +1789,7 @@ impl Room {
             }
             ClientMsg::EndSession => {
                 if self.info.status == RoomStatus::Closed {
-                    return err(ErrorCode::RoomClosed, "this session has ended");
+                    return Err(RoomError::SessionEnded);
                 }
                 self.end(now);
                 Ok(())
@@ -1888,58 +1846,45 @@ impl Room {
     }
 
     /// One person from the waiting room, out of the pending list.
-    fn take_waiting(&mut self, member_id: &str) -> Result<Pending, (ErrorCode, String)> {
+    fn take_waiting(&mut self, member_id: &str) -> Result<Pending, RoomError> {
         match self
             .pending
             .iter()
             .position(|p| p.member_id == member_id && p.why == PendingWhy::WaitingRoom)
         {
             Some(i) => Ok(self.pending.remove(i)),
-            None => Err((ErrorCode::NotFound, "nobody waiting with that id".into())),
+            None => Err(RoomError::NobodyWaiting),
         }
     }
 
-    fn member_idx(&self, id: &str) -> Result<usize, (ErrorCode, String)> {
-        self.idx(id)
-            .ok_or((ErrorCode::NotFound, "no such member".to_string()))
+    fn member_idx(&self, id: &str) -> Result<usize, RoomError> {
+        self.idx(id).ok_or(RoomError::NoSuchMember)
     }
 
     /// Whether member `i` may post now (chat: also slow mode).
     fn can_post(&self, i: usize, now: Millis, chat: bool) -> R {
         let m = &self.members[i];
         match self.info.status {
-            RoomStatus::Closed => return err(ErrorCode::RoomClosed, "this session has ended"),
-            RoomStatus::Paused if !m.role.is_facilitator() => {
-                return err(
-                    ErrorCode::Paused,
-                    "the room is paused until a facilitator is back",
-                )
-            }
+            RoomStatus::Closed => return Err(RoomError::SessionEnded),
+            RoomStatus::Paused if !m.role.is_facilitator() => return Err(RoomError::Paused),
             _ => {}
         }
         if m.role.is_facilitator() {
             return Ok(());
         }
         if m.accepted_rules != self.rules.version {
-            return err(
-                ErrorCode::RulesNotAccepted,
-                "please read and accept the ground rules first",
-            );
+            return Err(RoomError::RulesNotAccepted);
         }
         if m.muted {
-            return err(ErrorCode::Muted, "a facilitator has muted you for now");
+            return Err(RoomError::Muted);
         }
         if chat && self.info.slow_mode_secs > 0 {
             if let Some(last) = m.last_post {
                 let wait = self.info.slow_mode_secs as u64 * 1000;
                 if now < last + wait {
-                    return err(
-                        ErrorCode::SlowMode,
-                        format!(
-                            "slow mode: wait {} more seconds",
-                            (last + wait - now).div_ceil(1000)
-                        ),
-                    );
+                    return Err(RoomError::SlowMode {
+                        wait_secs: (last + wait - now).div_ceil(1000),
+                    });
                 }
             }
         }
@@ -2003,10 +1948,10 @@ impl Room {
 
     fn agree(&mut self, me: &str, highlight_id: &str, on: bool, now: Millis) -> R {
         if self.info.status == RoomStatus::Closed {
-            return err(ErrorCode::RoomClosed, "this session has ended");
+            return Err(RoomError::SessionEnded);
         }
         let Some(h) = self.highlights.iter_mut().find(|h| h.id == highlight_id) else {
-            return err(ErrorCode::NotFound, "no such highlight");
+            return Err(RoomError::NoSuchHighlight);
         };
         let had = h.agreed.iter().any(|a| a == me);
         if on == had {
@@ -2057,14 +2002,9 @@ impl Room {
         );
     }
 
-    fn start_timer(
-        &mut self,
-        name: String,
-        secs: u32,
-        now: Millis,
-    ) -> Result<String, (ErrorCode, String)> {
+    fn start_timer(&mut self, name: String, secs: u32, now: Millis) -> Result<String, RoomError> {
         if self.timers.len() >= 20 {
-            return Err((ErrorCode::Invalid, "too many timers".into()));
+            return Err(RoomError::TooManyTimers);
         }
         let timer = Timer {
             id: new_id(),
@@ -2082,7 +2022,7 @@ impl Room {
 
     fn timer_op(&mut self, id: &str, now: Millis, f: impl FnOnce(&mut Timer, Millis) -> R) -> R {
         let Some(t) = self.timers.iter_mut().find(|t| t.id == id) else {
-            return err(ErrorCode::NotFound, "no such timer");
+            return Err(RoomError::NoSuchTimer);
         };
         f(t, now)?;
         let timer = t.clone();
@@ -2093,7 +2033,7 @@ impl Room {
     fn may_moderate(&self, role: Role, target: usize) -> R {
         let t = self.members[target].role;
         if t == Role::Facilitator || (t == Role::CoFacilitator && role != Role::Facilitator) {
-            return err(ErrorCode::Forbidden, "you cannot moderate this member");
+            return Err(RoomError::CannotModerate);
         }
         Ok(())
     }

@@ -142,7 +142,7 @@ fn binds(out: &[Out]) -> Vec<(String, String)> {
 }
 
 fn code(r: R) -> ErrorCode {
-    r.expect_err("expected a refusal").0
+    r.expect_err("expected a refusal").code()
 }
 
 fn timer_of(out: &[Out]) -> Timer {
