@@ -450,7 +450,7 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
                 instance,
                 addr_hash,
             };
-            if let Err((code, message)) = room.join(
+            if let Err(e) = room.join(
                 &ctx,
                 v,
                 &name,
@@ -458,14 +458,14 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
                 resume.as_ref(),
                 now,
             ) {
-                room.refuse(&conn, code, message, "join");
+                room.refuse(&conn, &e, "join");
                 return true;
             }
         }
         RoomCmd::Client { conn, msg } => {
             let t = msg.type_name();
-            if let Err((code, message)) = room.handle(&conn, msg, now) {
-                room.refuse(&conn, code, message, t);
+            if let Err(e) = room.handle(&conn, msg, now) {
+                room.refuse(&conn, &e, t);
                 return true;
             }
         }

@@ -785,8 +785,8 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                     addr_hash: None,
                 };
                 let key = facilitator.then_some(KEY);
-                if let Err((code, msg)) = room.join(&c, PROTOCOL_VERSION, name, key, None, now) {
-                    room.refuse(&conn, code, msg, "join");
+                if let Err(e) = room.join(&c, PROTOCOL_VERSION, name, key, None, now) {
+                    room.refuse(&conn, &e, "join");
                 }
             }
             Step::Send { slot, cmd } => {
@@ -809,12 +809,12 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                 let r = room.handle(&conn, msg, now);
                 if fac_only && role == Some(Role::Participant) {
                     assert!(
-                        matches!(r, Err((ErrorCode::Forbidden, _))),
+                        matches!(&r, Err(e) if e.code() == ErrorCode::Forbidden),
                         "{ctx}: a participant's facilitator-only command was not forbidden: {r:?}"
                     );
                 }
-                if let Err((code, m)) = r {
-                    room.refuse(&conn, code, m, t);
+                if let Err(e) = r {
+                    room.refuse(&conn, &e, t);
                 }
             }
             Step::Tick { ms } => {
@@ -875,7 +875,8 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                     addr_hash: None,
                 };
                 match room.join(&c, PROTOCOL_VERSION, "Back", None, Some(&resume), now) {
-                    Err((code, msg)) => {
+                    Err(e) => {
+                        let code = e.code();
                         if replay {
                             assert!(
                                 matches!(
@@ -889,7 +890,7 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                                 "{ctx}: a replayed token got {code:?}"
                             );
                         }
-                        room.refuse(&conn, code, msg, "join");
+                        room.refuse(&conn, &e, "join");
                     }
                     Ok(()) if replay => {
                         // A used token never brings the member back as itself.

@@ -1,0 +1,381 @@
+//! Membership: join (fresh, lobby, waiting room, resume), the welcome and snapshot,
+//! ping, leave, disconnect, a lost instance, and removing a member from the roster.
+
+use crate::room::*;
+use std::collections::BTreeSet;
+
+impl Room {
+    /// A `join` frame from a connection.
+    #[allow(clippy::too_many_arguments)]
+    pub fn join(
+        &mut self,
+        ctx: &JoinCtx,
+        v: u32,
+        name: &str,
+        facilitator_key: Option<&str>,
+        resume: Option<&Resume>,
+        now: Millis,
+    ) -> R {
+        if v != PROTOCOL_VERSION {
+            return Err(RoomError::VersionMismatch);
+        }
+        if self.idx_by_conn(&ctx.conn).is_some() || self.pending.iter().any(|p| p.conn == ctx.conn)
+        {
+            return Err(RoomError::ConnectionAlreadyJoined);
+        }
+        if self.info.status == RoomStatus::Closed {
+            return Err(RoomError::SessionEnded);
+        }
+        if let Some(r) = resume {
+            if self.removed_tokens.contains(&hash_secret(&r.token)) {
+                return Err(RoomError::Removed);
+            }
+            if let Some(i) = self.idx(&r.member_id) {
+                if secret_matches(&r.token, &self.members[i].token_hash) {
+                    self.resume(i, ctx, r, now);
+                    return Ok(());
+                }
+                return Err(RoomError::BadResume);
+            }
+            if self.removed_members.contains(&r.member_id) {
+                return Err(RoomError::Removed);
+            }
+            if let Some(d) = self.departed.iter().position(|m| m.id == r.member_id) {
+                if !secret_matches(&r.token, &self.departed[d].token_hash) {
+                    return Err(RoomError::BadResume);
+                }
+                // Back as themselves: into the roster again, then the missed events.
+                let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
+                rec.conn = None;
+                rec.disconnected_at = None;
+                let member = rec.view();
+                self.members.push(rec);
+                self.emit(Audience::All, Event::MemberJoined { member }, now);
+                let i = self.members.len() - 1;
+                self.resume(i, ctx, r, now);
+                return Ok(());
+            }
+            // Unknown member (left long ago, or history lost): join afresh below.
+        }
+        let name = clean_name(name, self.limits.max_name)?;
+        let role = match facilitator_key {
+            Some(k) if self.facilitator_key_matches(k) => Role::Facilitator,
+            Some(_) => return Err(RoomError::BadFacilitatorKey),
+            None => Role::Participant,
+        };
+        let fac = role.is_facilitator();
+        if !fac {
+            if ctx
+                .addr_hash
+                .as_ref()
+                .is_some_and(|a| self.removed_addrs.contains(a))
+            {
+                return Err(RoomError::Removed);
+            }
+            if self.info.locked {
+                return Err(RoomError::Locked);
+            }
+            let cap = self
+                .info
+                .capacity
+                .unwrap_or(self.limits.max_members)
+                .min(self.limits.max_members);
+            if self.members.len() as u32 + self.pending.len() as u32 >= cap {
+                return Err(RoomError::Full);
+            }
+        }
+        let member_id = new_id();
+        let why = if fac {
+            None
+        } else if self.info.status == RoomStatus::Scheduled {
+            Some(PendingWhy::Lobby)
+        } else if self.info.waiting_room {
+            Some(PendingWhy::WaitingRoom)
+        } else {
+            None
+        };
+        let p = Pending {
+            member_id,
+            name,
+            conn: ctx.conn.clone(),
+            instance: ctx.instance.clone(),
+            role,
+            addr_hash: ctx.addr_hash.clone(),
+            why: why.unwrap_or(PendingWhy::Lobby),
+        };
+        match why {
+            None => self.admit_pending(p, now),
+            Some(PendingWhy::Lobby) => {
+                let starts_at = self.info.starts_at.unwrap_or(now);
+                let conn = p.conn.clone();
+                self.pending.push(p);
+                self.reply(
+                    &conn,
+                    ServerMsg::Lobby {
+                        room_id: self.info.id.clone(),
+                        starts_at,
+                    },
+                );
+            }
+            Some(PendingWhy::WaitingRoom) => {
+                let conn = p.conn.clone();
+                self.pending.push(p);
+                self.reply(
+                    &conn,
+                    ServerMsg::Waiting {
+                        room_id: self.info.id.clone(),
+                    },
+                );
+                self.waiting_changed(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection is gone (closed, dropped, instance died). The member
+    /// stays in the roster as offline for the grace period, awaiting resume.
+    pub fn disconnect(&mut self, conn: &str, now: Millis) {
+        if let Some(pi) = self.pending.iter().position(|p| p.conn == conn) {
+            let p = self.pending.remove(pi);
+            if p.why == PendingWhy::WaitingRoom {
+                self.waiting_changed(now);
+            }
+            return;
+        }
+        if let Some(i) = self.idx_by_conn(conn) {
+            self.members[i].conn = None;
+            self.members[i].disconnected_at = Some(now);
+            self.member_updated(i, now);
+            self.check_moderation(now);
+        }
+    }
+
+    /// Every member connected through `instance` is gone (the instance died):
+    /// they leave the roster at once (no ghosts) and may still resume.
+    pub fn instance_lost(&mut self, instance: &str, now: Millis) {
+        self.pending.retain(|p| p.instance != instance);
+        let gone: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| m.instance == instance && m.online())
+            .map(|m| m.id.clone())
+            .collect();
+        for id in gone {
+            if let Some(i) = self.idx(&id) {
+                self.members[i].conn = None;
+                self.remove_member(i, LeaveReason::Disconnected, now);
+            }
+        }
+        self.waiting_changed(now);
+    }
+
+    /// `ping`: a pong with the server time, to this connection only.
+    pub(in crate::room) fn ping(&mut self, conn: &str, t: u64, now: Millis) -> R {
+        self.reply(
+            conn,
+            ServerMsg::Pong {
+                t,
+                server_time: now,
+            },
+        );
+        Ok(())
+    }
+
+    /// `leave`: the member leaves for good (no resume).
+    pub(in crate::room) fn leave(&mut self, i: usize, now: Millis) -> R {
+        self.remove_member(i, LeaveReason::Left, now);
+        Ok(())
+    }
+
+    // ----- helpers -----
+
+    pub(in crate::room) fn admit_pending(&mut self, p: Pending, now: Millis) {
+        let token = new_secret();
+        let fac = p.role.is_facilitator();
+        let rec = MemberRec {
+            id: p.member_id,
+            name: p.name,
+            role: p.role,
+            creator: p.role == Role::Facilitator,
+            conn: Some(p.conn),
+            instance: p.instance,
+            muted: false,
+            accepted_rules: if fac { self.rules.version } else { 0 },
+            token_hash: hash_secret(&token),
+            addr_hash: p.addr_hash,
+            joined_at: now,
+            last_post: None,
+            messages: 0,
+            disconnected_at: None,
+            personal_mutes: BTreeSet::new(),
+        };
+        let member = rec.view();
+        self.members.push(rec);
+        self.emit(Audience::All, Event::MemberJoined { member }, now);
+        let i = self.members.len() - 1;
+        self.welcome(i, token, false, now);
+        if fac {
+            self.facilitator_present(now);
+        }
+    }
+
+    fn resume(&mut self, i: usize, ctx: &JoinCtx, r: &Resume, now: Millis) {
+        if let Some(old) = self.members[i].conn.take() {
+            self.out.push(Out::Control(Control::Close {
+                conn: old,
+                code: 4000,
+                reason: "resumed on another connection".into(),
+            }));
+        }
+        let was_offline = self.members[i].disconnected_at.is_some();
+        self.members[i].conn = Some(ctx.conn.clone());
+        self.members[i].instance = ctx.instance.clone();
+        self.members[i].disconnected_at = None;
+        let member = self.members[i].id.clone();
+        // Tokens rotate on every (re)connect; a resume token is good for one use.
+        let token = new_secret();
+        self.members[i].token_hash = hash_secret(&token);
+        let first = self.history.front().map(|h| h.seq).unwrap_or(self.seq + 1);
+        let covered = r.epoch == self.epoch
+            && r.last_seq <= self.seq
+            && (r.last_seq + 1 >= first || r.last_seq == self.seq);
+        if covered {
+            self.out.push(Out::Control(Control::Bind {
+                conn: ctx.conn.clone(),
+                member: member.clone(),
+            }));
+            let missed: Vec<ServerMsg> = self
+                .history
+                .iter()
+                .filter(|h| h.seq > r.last_seq && h.audience.includes(&member))
+                .map(|h| h.msg.clone())
+                .collect();
+            for msg in missed {
+                self.reply(&ctx.conn, msg);
+            }
+            let you = You {
+                member_id: member.clone(),
+                role: self.members[i].role,
+                resume_token: token,
+            };
+            self.reply(
+                &ctx.conn,
+                ServerMsg::Resumed {
+                    you,
+                    from_seq: r.last_seq,
+                    to_seq: self.seq,
+                    server_time: now,
+                },
+            );
+        } else {
+            self.welcome(i, token, true, now);
+        }
+        if was_offline {
+            self.member_updated(i, now);
+        }
+        if self.members[i].role.is_facilitator() {
+            self.facilitator_present(now);
+        }
+    }
+
+    fn welcome(&mut self, i: usize, token: String, history_reset: bool, now: Millis) {
+        let m = &self.members[i];
+        let conn = m.conn.clone().unwrap_or_default();
+        let you = You {
+            member_id: m.id.clone(),
+            role: m.role,
+            resume_token: token,
+        };
+        let room = Box::new(self.snapshot_for(&you.member_id));
+        self.out.push(Out::Control(Control::Bind {
+            conn: conn.clone(),
+            member: you.member_id.clone(),
+        }));
+        self.reply(
+            &conn,
+            ServerMsg::Welcome {
+                v: PROTOCOL_VERSION,
+                you,
+                room,
+                server_time: now,
+                history_reset,
+            },
+        );
+    }
+
+    pub(in crate::room) fn snapshot_for(&self, member: &str) -> RoomSnapshot {
+        let me = self.members.iter().find(|m| m.id == member);
+        let fac = me.is_some_and(|m| m.role.is_facilitator());
+        let muted: Vec<String> = me
+            .map(|m| m.personal_mutes.iter().cloned().collect())
+            .unwrap_or_default();
+        RoomSnapshot {
+            info: self.info.clone(),
+            rules: self.rules.clone(),
+            roster: self.members.iter().map(MemberRec::view).collect(),
+            messages: self
+                .messages
+                .iter()
+                .filter(|m| !muted.contains(&m.from))
+                .cloned()
+                .collect(),
+            timers: self.timers.clone(),
+            energizer: self.energizer.clone(),
+            highlights: self.highlights.clone(),
+            energy_check: self.energy.as_ref().map(|e| e.check.clone()),
+            hands: self.hands.clone(),
+            parking_lot: self.parking.clone(),
+            waiting: if fac { self.waiting_view() } else { vec![] },
+            support_requests: if fac {
+                self.support.clone()
+            } else {
+                self.support
+                    .iter()
+                    .filter(|s| s.member_id == member)
+                    .cloned()
+                    .collect()
+            },
+            crisis_resources: self.crisis.clone(),
+            personally_muted: muted,
+            seq: self.seq,
+            epoch: self.epoch.clone(),
+        }
+    }
+
+    pub(in crate::room) fn remove_member(&mut self, i: usize, reason: LeaveReason, now: Millis) {
+        let m = self.members.remove(i);
+        self.hands.retain(|h| h != &m.id);
+        if let Some(conn) = m.conn.clone() {
+            if reason == LeaveReason::Removed {
+                // Tell them, then close.
+                self.tell_error(&conn, &RoomError::RemovedByFacilitator, None);
+                self.out.push(Out::Control(Control::Close {
+                    conn,
+                    code: 4001,
+                    reason: "removed".into(),
+                }));
+            }
+        }
+        self.emit(
+            Audience::All,
+            Event::MemberLeft {
+                member_id: m.id.clone(),
+                reason,
+            },
+            now,
+        );
+        if reason == LeaveReason::Removed {
+            self.removed_tokens.insert(m.token_hash.clone());
+            self.removed_members.insert(m.id.clone());
+            if let Some(a) = m.addr_hash {
+                self.removed_addrs.insert(a);
+            }
+        } else if reason == LeaveReason::Disconnected {
+            self.departed.push_back(m);
+            while self.departed.len() > 500 {
+                self.departed.pop_front();
+            }
+        }
+        self.check_moderation(now);
+    }
+}

@@ -1,0 +1,19 @@
+//! The commands, one file per topic. Each file is an `impl Room` block: the methods that
+//! [`Room::handle`](super::Room::handle) dispatches to, and the helpers only that topic uses.
+//! Each starts with `use crate::room::*;`: the state types, `R`, `new_id`, the text checks,
+//! [`RoomError`](crate::error::RoomError) and the protocol types, as `room/mod.rs` sees them.
+
+mod airtime;
+mod chat;
+mod energizers;
+mod energy;
+mod hands;
+mod highlights;
+mod membership;
+mod moderation;
+mod parking;
+mod rules;
+mod schedule;
+mod support;
+mod timers;
+mod waiting;

@@ -1,0 +1,144 @@
+//! Moderation: mute, remove, slow mode, lock, promote, demote, hand over; personal mutes.
+
+use crate::room::*;
+
+impl Room {
+    /// `mute` / `unmute`: whether a participant (or, by the facilitator, a co-facilitator) may post.
+    pub(in crate::room) fn set_muted(
+        &mut self,
+        role: Role,
+        member: &str,
+        muted: bool,
+        now: Millis,
+    ) -> R {
+        let t = self.member_idx(member)?;
+        self.may_moderate(role, t)?;
+        if self.members[t].muted != muted {
+            self.members[t].muted = muted;
+            self.member_updated(t, now);
+        }
+        Ok(())
+    }
+
+    /// `remove`: out of the session, and kept out.
+    pub(in crate::room) fn remove(&mut self, i: usize, member_id: String, now: Millis) -> R {
+        let role = self.members[i].role;
+        let t = self.member_idx(&member_id)?;
+        self.may_moderate(role, t)?;
+        self.remove_member(t, LeaveReason::Removed, now);
+        Ok(())
+    }
+
+    /// `slow_mode`: minimum seconds between a participant's messages (0: off).
+    pub(in crate::room) fn slow_mode(&mut self, secs: u32, now: Millis) -> R {
+        if secs > 3600 {
+            return Err(RoomError::SlowModeRange);
+        }
+        self.info.slow_mode_secs = secs;
+        self.room_updated(now);
+        Ok(())
+    }
+
+    /// `lock`: no new participants while locked.
+    pub(in crate::room) fn lock(&mut self, locked: bool, now: Millis) -> R {
+        self.info.locked = locked;
+        self.room_updated(now);
+        Ok(())
+    }
+
+    /// `promote`: a participant becomes co-facilitator.
+    pub(in crate::room) fn promote(&mut self, member_id: String, now: Millis) -> R {
+        let t = self.member_idx(&member_id)?;
+        if self.members[t].role != Role::Participant {
+            return Err(RoomError::AlreadyFacilitating);
+        }
+        self.members[t].role = Role::CoFacilitator;
+        let v = self.rules.version;
+        self.members[t].accepted_rules = v;
+        self.member_updated(t, now);
+        // Co-facilitators see the facilitator-only queues from now on.
+        self.waiting_changed(now);
+        Ok(())
+    }
+
+    /// `demote`: a co-facilitator becomes a participant.
+    pub(in crate::room) fn demote(&mut self, member_id: String, now: Millis) -> R {
+        let t = self.member_idx(&member_id)?;
+        match self.members[t].role {
+            Role::CoFacilitator => {}
+            Role::Facilitator => return Err(RoomError::CannotDemoteFacilitator),
+            Role::Participant => return Err(RoomError::NotCoFacilitator),
+        }
+        self.members[t].role = Role::Participant;
+        self.member_updated(t, now);
+        Ok(())
+    }
+
+    /// `hand_over`: the facilitator makes someone else facilitator and becomes co-facilitator.
+    pub(in crate::room) fn hand_over(&mut self, i: usize, member_id: String, now: Millis) -> R {
+        let role = self.members[i].role;
+        if role != Role::Facilitator {
+            return Err(RoomError::HandOverFacilitatorOnly);
+        }
+        let t = self.member_idx(&member_id)?;
+        if t == i {
+            return Err(RoomError::AlreadyFacilitator);
+        }
+        self.members[t].role = Role::Facilitator;
+        let v = self.rules.version;
+        self.members[t].accepted_rules = v;
+        self.members[i].role = Role::CoFacilitator;
+        self.member_updated(t, now);
+        self.member_updated(i, now);
+        self.check_moderation(now);
+        Ok(())
+    }
+
+    /// `personal_mute`: hide someone's messages from oneself only.
+    pub(in crate::room) fn personal_mute(&mut self, i: usize, member_id: String, now: Millis) -> R {
+        let me = self.members[i].id.clone();
+        if member_id == me {
+            return Err(RoomError::MuteSelf);
+        }
+        self.member_idx(&member_id)?;
+        self.members[i].personal_mutes.insert(member_id);
+        self.personal_mutes_changed(i, now);
+        Ok(())
+    }
+
+    /// `personal_unmute`.
+    pub(in crate::room) fn personal_unmute(
+        &mut self,
+        i: usize,
+        member_id: String,
+        now: Millis,
+    ) -> R {
+        let me = self.members[i].id.clone();
+        if member_id == me {
+            return Err(RoomError::MuteSelf);
+        }
+        self.members[i].personal_mutes.remove(&member_id);
+        self.personal_mutes_changed(i, now);
+        Ok(())
+    }
+
+    // ----- helpers -----
+
+    fn may_moderate(&self, role: Role, target: usize) -> R {
+        let t = self.members[target].role;
+        if t == Role::Facilitator || (t == Role::CoFacilitator && role != Role::Facilitator) {
+            return Err(RoomError::CannotModerate);
+        }
+        Ok(())
+    }
+
+    fn personal_mutes_changed(&mut self, i: usize, now: Millis) {
+        let member_ids = self.members[i].personal_mutes.iter().cloned().collect();
+        let me = self.members[i].id.clone();
+        self.emit(
+            Audience::Members(vec![me]),
+            Event::PersonalMutes { member_ids },
+            now,
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! Ground rules: accepting, setting and showing them; the welcome text.
+
+use crate::room::*;
+
+impl Room {
+    /// `accept_rules`: the member accepts this version of the ground rules.
+    pub(in crate::room) fn accept_rules(&mut self, i: usize, version: u32, now: Millis) -> R {
+        if version != self.rules.version {
+            return Err(RoomError::StaleRules);
+        }
+        self.members[i].accepted_rules = version;
+        self.member_updated(i, now);
+        Ok(())
+    }
+
+    /// `set_ground_rules`: a new version; participants must accept it again.
+    pub(in crate::room) fn set_ground_rules(&mut self, rules: Vec<String>, now: Millis) -> R {
+        if rules.is_empty() || rules.len() > 20 {
+            return Err(RoomError::RuleCount);
+        }
+        let rules = rules
+            .iter()
+            .map(|r| clean_text(r, 300, "ground rule"))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.rules = GroundRules {
+            version: self.rules.version + 1,
+            rules,
+        };
+        // Facilitators accept their own rules; participants are asked again.
+        let v = self.rules.version;
+        for m in self.members.iter_mut().filter(|m| m.role.is_facilitator()) {
+            m.accepted_rules = v;
+        }
+        let rules = self.rules.clone();
+        self.emit(Audience::All, Event::RulesUpdated { rules }, now);
+        Ok(())
+    }
+
+    /// `show_ground_rules`: put the rules in front of everyone.
+    pub(in crate::room) fn show_ground_rules(&mut self, now: Millis) -> R {
+        let rules = self.rules.clone();
+        self.emit(Audience::All, Event::RulesShown { rules }, now);
+        Ok(())
+    }
+
+    /// `set_welcome`: set (or, blank, clear) the welcome text.
+    pub(in crate::room) fn set_welcome(&mut self, text: Option<String>, now: Millis) -> R {
+        self.info.welcome_message = clean_optional(text, 1000, "welcome")?;
+        self.room_updated(now);
+        Ok(())
+    }
+}

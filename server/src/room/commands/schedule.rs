@@ -1,0 +1,258 @@
+//! Time and the session: deadlines and `tick` (timers, opening on schedule, warnings,
+//! grace periods), extending and ending the session, and the rule that a group room is
+//! never unmoderated (a co-facilitator takes over, or the room pauses).
+
+use crate::room::*;
+
+impl Room {
+    /// The next instant at which [`Room::tick`] has work to do.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let mut d: Vec<Millis> = Vec::new();
+        d.extend(self.timers.iter().filter_map(|t| t.deadline));
+        if self.info.status == RoomStatus::Scheduled {
+            d.extend(self.info.starts_at);
+        }
+        if matches!(self.info.status, RoomStatus::Open | RoomStatus::Paused) {
+            if let Some(end) = self.info.ends_at {
+                for w in [5u32, 1] {
+                    if !self.warned.contains(&w) {
+                        d.push(end.saturating_sub(w as u64 * 60_000));
+                    }
+                }
+                d.push(end);
+            }
+        }
+        d.extend(
+            self.members
+                .iter()
+                .filter_map(|m| m.disconnected_at.map(|t| t + self.limits.grace_ms)),
+        );
+        if let Some(t) = self.unmoderated_since {
+            // Once paused there is nothing left to do until a facilitator is back.
+            if self.moderation_applies() && self.info.status == RoomStatus::Open {
+                d.push(t + self.limits.facilitator_grace_ms);
+            }
+        }
+        d.into_iter().min()
+    }
+
+    /// Advance time: expire timers, open/close by schedule, drop members whose
+    /// grace ran out, apply the facilitator fallback.
+    pub fn tick(&mut self, now: Millis) {
+        // Timers: exactly one expiry per run (the state transition happens once).
+        let due: Vec<usize> = (0..self.timers.len())
+            .filter(|&i| {
+                self.timers[i].state == TimerState::Running
+                    && self.timers[i].deadline.is_some_and(|d| d <= now)
+            })
+            .collect();
+        for i in due.into_iter().rev() {
+            let t = self.timers.remove(i);
+            self.emit(
+                Audience::All,
+                Event::TimerExpired {
+                    timer_id: t.id.clone(),
+                    name: t.name.clone(),
+                },
+                now,
+            );
+        }
+        if self.info.status == RoomStatus::Scheduled && self.info.starts_at.is_none_or(|s| s <= now)
+        {
+            self.info.status = RoomStatus::Open;
+            self.opened_at = Some(now);
+            self.room_updated(now);
+            for mut p in self.take_pending(PendingWhy::Lobby) {
+                if self.info.waiting_room {
+                    p.why = PendingWhy::WaitingRoom;
+                    let conn = p.conn.clone();
+                    self.pending.push(p);
+                    self.reply(
+                        &conn,
+                        ServerMsg::Waiting {
+                            room_id: self.info.id.clone(),
+                        },
+                    );
+                } else {
+                    self.admit_pending(p, now);
+                }
+            }
+            if self.info.waiting_room {
+                self.waiting_changed(now);
+            }
+        }
+        if self.info.status != RoomStatus::Closed && self.info.status != RoomStatus::Scheduled {
+            if let Some(end) = self.info.ends_at {
+                if now >= end {
+                    self.end(now);
+                    return;
+                }
+                for w in [5u32, 1] {
+                    if !self.warned.contains(&w) && now + w as u64 * 60_000 >= end {
+                        self.warned.push(w);
+                        // Only warn if we are not already past the next lower mark.
+                        if now + (w as u64 * 60_000) < end + 60_000 {
+                            self.emit(
+                                Audience::All,
+                                Event::SessionWarning {
+                                    minutes_left: w,
+                                    ends_at: end,
+                                },
+                                now,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| {
+                m.disconnected_at
+                    .is_some_and(|t| t + self.limits.grace_ms <= now)
+            })
+            .map(|m| m.id.clone())
+            .collect();
+        for id in gone {
+            if let Some(i) = self.idx(&id) {
+                self.remove_member(i, LeaveReason::Disconnected, now);
+            }
+        }
+        self.check_moderation(now);
+    }
+
+    /// `extend_session`: move the end later; warnings re-arm.
+    pub(in crate::room) fn extend_session(&mut self, minutes: u32, now: Millis) -> R {
+        if minutes == 0 || minutes > 240 {
+            return Err(RoomError::SessionExtension);
+        }
+        if self.info.status == RoomStatus::Closed {
+            return Err(RoomError::SessionEnded);
+        }
+        let base = self.info.ends_at.unwrap_or(now).max(now);
+        let end = base + minutes as u64 * 60_000;
+        self.info.ends_at = Some(end);
+        self.warned.retain(|w| now + (*w as u64) * 60_000 >= end);
+        self.room_updated(now);
+        Ok(())
+    }
+
+    /// `end_session`: end it now, with the summary.
+    pub(in crate::room) fn end_session(&mut self, now: Millis) -> R {
+        if self.info.status == RoomStatus::Closed {
+            return Err(RoomError::SessionEnded);
+        }
+        self.end(now);
+        Ok(())
+    }
+
+    // ----- helpers -----
+
+    fn end(&mut self, now: Millis) {
+        self.info.status = RoomStatus::Closed;
+        if let Some(run) = self.energy.take() {
+            let mut c = run.check;
+            c.open = false;
+            self.energy_done.push(c);
+        }
+        let summary = Summary {
+            room_id: self.info.id.clone(),
+            title: self.info.title.clone(),
+            started_at: self.opened_at.unwrap_or(self.created_at),
+            ended_at: now,
+            highlights: self.highlights.clone(),
+            energy_checks: self.energy_done.clone(),
+            energizers: self.energizers_used.clone(),
+            parking_lot: self.parking.clone(),
+        };
+        self.summary = Some(summary.clone());
+        self.timers.clear();
+        self.room_updated(now);
+        self.emit(Audience::All, Event::SessionEnded { summary }, now);
+        // The transcript lives only for the session.
+        self.messages.clear();
+        self.history.retain(|h| {
+            !matches!(
+                h.msg,
+                ServerMsg::Event {
+                    event: Event::Chat { .. },
+                    ..
+                }
+            )
+        });
+        for p in std::mem::take(&mut self.pending) {
+            self.tell_error(&p.conn, &RoomError::SessionEnded, None);
+        }
+    }
+
+    fn moderation_applies(&self) -> bool {
+        self.info.kind == RoomKind::Group
+            && matches!(self.info.status, RoomStatus::Open | RoomStatus::Paused)
+    }
+
+    /// A room is never unmoderated: when no facilitator has been online for the
+    /// grace period, a present co-facilitator takes over; with none, the room pauses.
+    pub(in crate::room) fn check_moderation(&mut self, now: Millis) {
+        if !self.moderation_applies() {
+            return;
+        }
+        let online_lead = self
+            .members
+            .iter()
+            .any(|m| m.online() && m.role == Role::Facilitator);
+        let online_co = self
+            .members
+            .iter()
+            .position(|m| m.online() && m.role == Role::CoFacilitator);
+        if online_lead {
+            self.facilitator_present(now);
+            return;
+        }
+        let since = *self.unmoderated_since.get_or_insert(now);
+        if now < since + self.limits.facilitator_grace_ms {
+            return;
+        }
+        if let Some(i) = online_co {
+            self.members[i].role = Role::Facilitator;
+            self.member_updated(i, now);
+            let name = self.members[i].name.clone();
+            self.emit(
+                Audience::All,
+                Event::RoomNotice {
+                    code: "facilitator_takeover".into(),
+                    message: format!("{name} is now facilitating."),
+                },
+                now,
+            );
+            self.facilitator_present(now);
+        } else if self.info.status == RoomStatus::Open {
+            self.info.status = RoomStatus::Paused;
+            self.room_updated(now);
+            self.emit(
+                Audience::All,
+                Event::RoomNotice {
+                    code: "paused".into(),
+                    message: "The room is paused until a facilitator is back. You can keep reading; posting resumes shortly.".into(),
+                },
+                now,
+            );
+        }
+    }
+
+    pub(in crate::room) fn facilitator_present(&mut self, now: Millis) {
+        self.unmoderated_since = None;
+        if self.info.status == RoomStatus::Paused {
+            self.info.status = RoomStatus::Open;
+            self.room_updated(now);
+            self.emit(
+                Audience::All,
+                Event::RoomNotice {
+                    code: "resumed".into(),
+                    message: "A facilitator is back. The room is open again.".into(),
+                },
+                now,
+            );
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The room's state: what a room holds, and the types it hands to its host.
+//!
+//! Fields and internal types are `pub(super)`: every file of the room model
+//! (`room/**`) works on them; nothing outside `room/` can.
+
+use super::{hash_secret, library, new_id};
+use huddle_protocol::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, VecDeque};
+
+pub type ConnId = String;
+
+/// Limits the model enforces (configurable by the server).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_text: usize,
+    pub max_name: usize,
+    pub max_members: u32,
+    /// How many recent messages a welcome carries.
+    pub recent_messages: usize,
+    /// How many events are kept for resume.
+    pub history: usize,
+    /// How long a disconnected member stays in the roster, awaiting resume.
+    pub grace_ms: u64,
+    /// How long without any facilitator before a group room pauses / a co-facilitator takes over.
+    pub facilitator_grace_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_text: 2000,
+            max_name: 40,
+            max_members: 500,
+            recent_messages: 200,
+            history: 2000,
+            grace_ms: 20_000,
+            facilitator_grace_ms: 10_000,
+        }
+    }
+}
+
+/// Who receives a frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// Every admitted member.
+    All,
+    /// Every admitted member except these (personal mutes).
+    AllExcept(Vec<String>),
+    /// These members only.
+    Members(Vec<String>),
+    /// One connection that may not be a member yet (replies to a join).
+    Conn(ConnId),
+}
+
+impl Audience {
+    pub fn includes(&self, member: &str) -> bool {
+        match self {
+            Audience::All => true,
+            Audience::AllExcept(ex) => !ex.iter().any(|m| m == member),
+            Audience::Members(ms) => ms.iter().any(|m| m == member),
+            Audience::Conn(_) => false,
+        }
+    }
+}
+
+/// Transport instructions that travel with frames, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// From now on, this connection is this member (sent before its welcome).
+    Bind { conn: ConnId, member: String },
+    /// Close this connection after delivering what precedes this control.
+    Close {
+        conn: ConnId,
+        code: u16,
+        reason: String,
+    },
+}
+
+/// One frame (or control) for an audience.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Frame { audience: Audience, msg: ServerMsg },
+    Control(Control),
+}
+
+/// Something the room asks its host to do outside the room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    /// Create a one-on-one room for a support request, then call
+    /// [`Room::one_on_one_opened`].
+    OpenOneOnOne {
+        request_id: String,
+        facilitator: String,
+        participant: String,
+        title: String,
+    },
+}
+
+/// What the host knows about the connection that sends a join.
+#[derive(Debug, Clone, Default)]
+pub struct JoinCtx {
+    pub conn: ConnId,
+    pub instance: String,
+    /// Hash of the client address, for keep-out after removal (none for loopback).
+    pub addr_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct MemberRec {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) role: Role,
+    pub(super) creator: bool,
+    pub(super) conn: Option<ConnId>,
+    pub(super) instance: String,
+    pub(super) muted: bool,
+    pub(super) accepted_rules: u32,
+    pub(super) token_hash: String,
+    pub(super) addr_hash: Option<String>,
+    pub(super) joined_at: Millis,
+    pub(super) last_post: Option<Millis>,
+    pub(super) messages: u32,
+    pub(super) disconnected_at: Option<Millis>,
+    pub(super) personal_mutes: BTreeSet<String>,
+}
+
+impl MemberRec {
+    pub(super) fn online(&self) -> bool {
+        self.conn.is_some()
+    }
+    pub(super) fn view(&self) -> Member {
+        Member {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            online: self.online(),
+            muted: self.muted,
+            accepted_rules: self.accepted_rules,
+            creator: self.creator,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) enum PendingWhy {
+    Lobby,
+    WaitingRoom,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Pending {
+    pub(super) member_id: String,
+    pub(super) name: String,
+    pub(super) conn: ConnId,
+    pub(super) instance: String,
+    pub(super) role: Role,
+    pub(super) addr_hash: Option<String>,
+    pub(super) why: PendingWhy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct HistEntry {
+    pub(super) seq: u64,
+    pub(super) audience: Audience,
+    pub(super) msg: ServerMsg,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct EnergyRun {
+    pub(super) check: EnergyCheck,
+    pub(super) answered: BTreeSet<String>,
+}
+
+/// A room: its whole state. Serializable so another instance can take it over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Room {
+    pub(super) info: RoomInfo,
+    pub(super) facilitator_key_hash: String,
+    pub(super) limits: Limits,
+    pub(super) crisis: Vec<CrisisResource>,
+    pub(super) rules: GroundRules,
+    pub(super) members: Vec<MemberRec>,
+    pub(super) pending: Vec<Pending>,
+    pub(super) removed_tokens: BTreeSet<String>,
+    pub(super) removed_addrs: BTreeSet<String>,
+    pub(super) removed_members: BTreeSet<String>,
+    /// Members who dropped out (grace over, or their instance died): they may
+    /// still resume with their token and come back as themselves.
+    #[serde(default)]
+    pub(super) departed: VecDeque<MemberRec>,
+    pub(super) messages: VecDeque<ChatMessage>,
+    pub(super) timers: Vec<Timer>,
+    pub(super) energizer: Option<EnergizerRun>,
+    pub(super) energizers_used: Vec<String>,
+    pub(super) highlights: Vec<Highlight>,
+    pub(super) energy: Option<EnergyRun>,
+    pub(super) energy_done: Vec<EnergyCheck>,
+    pub(super) hands: Vec<String>,
+    pub(super) parking: Vec<ParkedItem>,
+    pub(super) support: Vec<SupportRequest>,
+    pub(super) invites: Vec<(String, String)>,
+    pub(super) seq: u64,
+    pub(super) epoch: String,
+    /// Kept apart from snapshots: the Redis broker stores it as a stream.
+    #[serde(skip)]
+    pub(super) history: VecDeque<HistEntry>,
+    pub(super) created_at: Millis,
+    pub(super) opened_at: Option<Millis>,
+    pub(super) warned: Vec<u32>,
+    /// Since when no facilitator has been online (None while one is).
+    pub(super) unmoderated_since: Option<Millis>,
+    pub(super) summary: Option<Summary>,
+    #[serde(skip)]
+    pub(super) out: Vec<Out>,
+    #[serde(skip)]
+    pub(super) effects: Vec<Effect>,
+}
+
+impl Room {
+    /// A new room. `facilitator_key` is hashed; only the hash is kept.
+    pub fn new(
+        id: String,
+        spec: &CreateRoom,
+        facilitator_key: &str,
+        limits: Limits,
+        crisis: Vec<CrisisResource>,
+        now: Millis,
+    ) -> Room {
+        let scheduled = spec.starts_at.is_some_and(|s| s > now);
+        Room {
+            info: RoomInfo {
+                id,
+                title: spec.title.clone(),
+                kind: spec.kind,
+                status: if scheduled {
+                    RoomStatus::Scheduled
+                } else {
+                    RoomStatus::Open
+                },
+                starts_at: spec.starts_at,
+                ends_at: spec.ends_at,
+                capacity: match spec.kind {
+                    RoomKind::OneOnOne => Some(2),
+                    _ => spec.capacity,
+                },
+                locked: false,
+                waiting_room: spec.waiting_room,
+                slow_mode_secs: 0,
+                members_can_park: false,
+                pinned: None,
+                welcome_message: None,
+            },
+            facilitator_key_hash: hash_secret(facilitator_key),
+            limits,
+            crisis,
+            rules: GroundRules {
+                version: 1,
+                rules: library::default_ground_rules(),
+            },
+            members: Vec::new(),
+            pending: Vec::new(),
+            removed_tokens: BTreeSet::new(),
+            removed_addrs: BTreeSet::new(),
+            removed_members: BTreeSet::new(),
+            departed: VecDeque::new(),
+            messages: VecDeque::new(),
+            timers: Vec::new(),
+            energizer: None,
+            energizers_used: Vec::new(),
+            highlights: Vec::new(),
+            energy: None,
+            energy_done: Vec::new(),
+            hands: Vec::new(),
+            parking: Vec::new(),
+            support: Vec::new(),
+            invites: Vec::new(),
+            seq: 0,
+            epoch: new_id(),
+            history: VecDeque::new(),
+            created_at: now,
+            opened_at: if scheduled { None } else { Some(now) },
+            warned: Vec::new(),
+            unmoderated_since: Some(now),
+            summary: None,
+            out: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+}
