@@ -1,7 +1,7 @@
 //! HTTP: the router, and one file per resource — the WebSocket endpoint
-//! ([`ws`]), rooms ([`rooms`]), the drop-in directory ([`directory`]), the
-//! session summary ([`summary`]), crisis resources ([`crisis`]), health and
-//! metrics ([`health`]), the embedded web client ([`static_files`]).
+//! (`ws.rs`), rooms (`rooms.rs`), the drop-in directory (`directory.rs`), the
+//! session summary (`summary.rs`), crisis resources (`crisis.rs`), health and
+//! metrics (`health.rs`), the embedded web client (`static_files.rs`).
 //! Handlers are thin: they check the request, ask the rooms layer or the
 //! broker, and answer; every refusal is an [`HttpError`](crate::error::HttpError).
 
