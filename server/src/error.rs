@@ -1,6 +1,15 @@
 //! Errors as types, and the one place each kind maps to the protocol's
-//! [`ErrorCode`]. Nothing is classified by searching its message text.
+//! [`ErrorCode`] (or, for the transport, to a WebSocket close code, and for
+//! HTTP, to a status). Nothing is classified by searching its message text.
+//!
+//! An error's `Display` text is what a client reads (the `message` of an error
+//! frame or of an API error body), exactly as clients have always seen it.
+//! Sources (Redis errors…) are kept for logs and never shown to clients.
 
+use crate::metrics::RedisOp;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use huddle_protocol::{ErrorCode, PROTOCOL_VERSION};
 
 // ---- room layer ----
@@ -236,3 +245,252 @@ impl RoomError {
 }
 
 // ---- end room layer ----
+
+// ---- broker layer ----
+
+/// Why the broker could not do what was asked (see [`crate::broker::Broker`]).
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// No room by that id: no actor here (in memory), no stored state (Redis).
+    #[error("no such room")]
+    RoomNotFound,
+    /// The room's actor here stopped while the command was on its way.
+    #[error("the room is gone")]
+    RoomGone,
+    /// The room's actor here is handing the room over.
+    #[error("the room is moving; retry")]
+    RoomMoving,
+    /// Nobody hosts the room and nobody could take it over in time.
+    #[error("the room is unavailable right now; try again shortly")]
+    RoomUnavailable,
+    /// A Redis operation failed (already counted and logged where it failed).
+    #[error("storage is unavailable right now; try again shortly")]
+    Redis {
+        op: RedisOp,
+        #[source]
+        source: redis::RedisError,
+    },
+    /// A command could not be encoded to cross instances.
+    #[error("could not encode command")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl BrokerError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            BrokerError::RoomNotFound | BrokerError::RoomGone => ErrorCode::RoomNotFound,
+            BrokerError::RoomMoving | BrokerError::RoomUnavailable | BrokerError::Redis { .. } => {
+                ErrorCode::Unavailable
+            }
+            BrokerError::Encode(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+// ---- rooms layer ----
+
+/// Why a room could not be created ([`crate::rooms::Rooms::create_room`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CreateRoomError {
+    #[error("title must be 1 to 120 characters")]
+    Title,
+    #[error("ends_at must be after starts_at")]
+    EndsBeforeStart,
+    #[error("capacity must be at least 1")]
+    ZeroCapacity,
+    #[error("this server hosts its maximum number of rooms")]
+    TooManyRooms,
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
+
+impl CreateRoomError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CreateRoomError::Title
+            | CreateRoomError::EndsBeforeStart
+            | CreateRoomError::ZeroCapacity => ErrorCode::Invalid,
+            CreateRoomError::TooManyRooms => ErrorCode::Unavailable,
+            CreateRoomError::Broker(e) => e.code(),
+        }
+    }
+}
+
+// ---- session layer ----
+
+/// Why reading a WebSocket failed (classified from the transport's error
+/// variants in [`crate::session`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// A message over the transport ceiling.
+    #[error("message too big")]
+    TooBig,
+    /// A text frame that is not UTF-8.
+    #[error("text frames must be valid UTF-8")]
+    InvalidUtf8,
+    /// A WebSocket protocol violation.
+    #[error("protocol error")]
+    Protocol,
+    /// The client closed, vanished or reset the connection.
+    #[error("connection lost")]
+    Gone,
+}
+
+impl TransportError {
+    /// The close frame the server answers with; `None`: the client is gone,
+    /// nothing to answer.
+    pub fn close_code(self) -> Option<u16> {
+        match self {
+            TransportError::TooBig => Some(1009),
+            TransportError::InvalidUtf8 => Some(1007),
+            TransportError::Protocol => Some(1002),
+            TransportError::Gone => None,
+        }
+    }
+}
+
+/// A client frame the session refuses before (or instead of) the room: sent
+/// back as an error frame.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("binary frames are not part of the protocol; send JSON text")]
+    BinaryFrame,
+    #[error("you are sending too fast; slow down")]
+    RateLimited,
+    #[error("frames are limited to {max} bytes")]
+    TooLarge { max: usize },
+    /// The protocol crate's decoder refused the frame (it names the code).
+    #[error("{message}")]
+    Undecodable { code: ErrorCode, message: String },
+    #[error("this connection already joined a room")]
+    AlreadyJoined,
+    #[error("no such room")]
+    RoomNotFound,
+    #[error("join a room first")]
+    NotJoined,
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
+
+impl SessionError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SessionError::BinaryFrame => ErrorCode::BinaryNotSupported,
+            SessionError::RateLimited => ErrorCode::RateLimited,
+            SessionError::TooLarge { .. } => ErrorCode::TooLarge,
+            SessionError::Undecodable { code, .. } => *code,
+            SessionError::AlreadyJoined => ErrorCode::AlreadyJoined,
+            SessionError::RoomNotFound => ErrorCode::RoomNotFound,
+            SessionError::NotJoined => ErrorCode::NotJoined,
+            SessionError::Broker(e) => e.code(),
+        }
+    }
+}
+
+// ---- http layer ----
+
+/// Every refusal of the HTTP layer. API errors answer with a JSON body
+/// `{"code", "message"}`; the others (upgrade refusals, readiness, static
+/// files) with plain text.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("body must be JSON: {{\"title\": \"...\", \"kind\": \"group|drop_in|one_on_one\"}}")]
+    BadBody,
+    #[error("only drop-in rooms are listed publicly (kind=drop_in)")]
+    OnlyDropInsListed,
+    #[error("no such room")]
+    RoomNotFound,
+    #[error("the facilitator key is required")]
+    KeyRequired,
+    #[error("the session has not ended yet")]
+    NotEnded,
+    #[error(transparent)]
+    CreateRoom(#[from] CreateRoomError),
+    #[error("shutting down")]
+    ShuttingDown,
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("too many connections from this address")]
+    TooManyConnections,
+    #[error("broker unavailable")]
+    BrokerUnavailable,
+    #[error("not found")]
+    NotFound,
+}
+
+impl HttpError {
+    /// The protocol code of an API error; `None` for plain-text refusals.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            HttpError::BadBody => Some(ErrorCode::BadMessage),
+            HttpError::OnlyDropInsListed | HttpError::NotEnded => Some(ErrorCode::Invalid),
+            HttpError::RoomNotFound => Some(ErrorCode::RoomNotFound),
+            HttpError::KeyRequired => Some(ErrorCode::Forbidden),
+            HttpError::CreateRoom(e) => Some(e.code()),
+            HttpError::ShuttingDown
+            | HttpError::OriginNotAllowed
+            | HttpError::TooManyConnections
+            | HttpError::BrokerUnavailable
+            | HttpError::NotFound => None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HttpError::BadBody | HttpError::OnlyDropInsListed => StatusCode::BAD_REQUEST,
+            HttpError::RoomNotFound | HttpError::NotFound => StatusCode::NOT_FOUND,
+            HttpError::KeyRequired | HttpError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            HttpError::NotEnded => StatusCode::CONFLICT,
+            HttpError::CreateRoom(e) if e.code() == ErrorCode::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            HttpError::CreateRoom(_) => StatusCode::BAD_REQUEST,
+            HttpError::ShuttingDown | HttpError::BrokerUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            HttpError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self.code() {
+            Some(code) => (
+                status,
+                Json(serde_json::json!({"code": code, "message": self.to_string()})),
+            )
+                .into_response(),
+            None => (status, self.to_string()).into_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_facing_texts_and_codes_are_unchanged() {
+        let e = SessionError::Broker(BrokerError::RoomMoving);
+        assert_eq!(e.to_string(), "the room is moving; retry");
+        assert_eq!(e.code(), ErrorCode::Unavailable);
+        assert_eq!(
+            SessionError::TooLarge { max: 16384 }.to_string(),
+            "frames are limited to 16384 bytes"
+        );
+        assert_eq!(
+            HttpError::BadBody.to_string(),
+            r#"body must be JSON: {"title": "...", "kind": "group|drop_in|one_on_one"}"#
+        );
+        let full = HttpError::CreateRoom(CreateRoomError::TooManyRooms);
+        assert_eq!(full.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(full.code(), Some(ErrorCode::Unavailable));
+        let title = HttpError::CreateRoom(CreateRoomError::Title);
+        assert_eq!(title.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(HttpError::NotFound.code(), None);
+        assert_eq!(TransportError::TooBig.close_code(), Some(1009));
+        assert_eq!(TransportError::Gone.close_code(), None);
+    }
+}

@@ -1,38 +1,121 @@
 //! Huddle server: rooms for clinician peer support over WebSocket.
 //!
-//! * [`room`]: the pure room model (state, rules, events), unit-tested.
-//! * [`hub`]: room actors and local fan-out to sessions.
-//! * [`broker`]: how room traffic crosses instances (in-memory or Redis).
-//! * [`session`]: one WebSocket connection (reader, writer, limits).
-//! * [`http`]: routes, static web client, REST API.
+//! # Layout
+//!
+//! Every road goes downward — transport → rooms → room model — with the
+//! broker beside the rooms, calling back only through one trait.
+//!
+//! ```text
+//! lib.rs              this map; `run`: wiring, listening, graceful shutdown
+//! main.rs             flags → Config → run
+//! config.rs           flags and HUDDLE_* environment variables
+//! metrics.rs          counters and gauges for GET /metrics (RedisOp: the op labels)
+//! error.rs            every error type, and the one place each maps to an ErrorCode
+//! http/mod.rs         the router; one file per resource:
+//!   ws.rs               GET /ws: origin, per-address limit, transport limits, upgrade
+//!   rooms.rs            POST /api/rooms, GET /api/rooms/{id}
+//!   directory.rs        GET /api/rooms?kind=drop_in
+//!   summary.rs          GET /api/rooms/{id}/summary.md
+//!   crisis.rs           GET /api/crisis-resources
+//!   health.rs           /healthz, /readyz, /metrics
+//!   static_files.rs     the embedded web client
+//! session/mod.rs      one connection's reader: frame → command, rate and size limits
+//! session/writer.rs   its writer: queue → socket, coalesced writes, pings
+//! rooms/mod.rs        Rooms: this instance's rooms; implements BrokerEvents
+//!   registry.rs         room id → actor handle; create rooms, start/stop actors
+//!   actor.rs            one task per hosted room: commands, timers, batches
+//!   local.rs            this instance's sessions per room; local fan-out
+//! room/               the pure room model: state, rules, events (no I/O)
+//! broker/mod.rs       traits Broker and BrokerEvents; what crosses: RoomCmd, Delivery, FrameText, RoomMeta
+//!   memory.rs           everything in this process (the default)
+//!   redis/mod.rs        several instances through Redis: connections, pushes, submit
+//!   redis/wire.rs       the batch codec
+//!   redis/lease.rs      heartbeats, room ownership, takeover, presence
+//!   redis/history.rs    the events stream, fan-out publish, gap fill
+//!   redis/store.rs      state snapshots, metadata, the room directory
+//! ```
+//!
+//! # The road of one chat message
+//!
+//! 1. **Session reader** — `session::run` reads a text frame, rate- and
+//!    size-checks it, decodes it (`huddle_protocol::decode_client`) and hands
+//!    `RoomCmd::Client { msg: Chat }` to [`Rooms::submit`](rooms::Rooms::submit),
+//!    which asks the broker: [`Broker::submit`](broker::Broker::submit).
+//! 2. **To the room's actor** — in memory, `MemoryBroker::submit` calls back
+//!    [`BrokerEvents::command_arrived`](broker::BrokerEvents::command_arrived)
+//!    and `Rooms` queues the command to the actor found in the registry
+//!    (`Rooms::actor`). With Redis, the same when the room is hosted here;
+//!    otherwise `RedisBroker::submit` publishes it on the room's `in` channel,
+//!    and the owning instance's `RedisBroker::on_push` calls *its*
+//!    `BrokerEvents::command_arrived`.
+//! 3. **Actor → room model** — `rooms::actor::run_actor` drains its queue and
+//!    `apply`s each command: `Room::handle` checks the chat and records a
+//!    `chat` event (the room's next `seq`) in the model's output.
+//! 4. **One batch** — after the burst, `Room::take_output`, then the actor's
+//!    `flush`: `rooms::actor::serialize` turns each frame into JSON once
+//!    ([`FrameText`](broker::FrameText), shared bytes), making one batch.
+//! 5. **Local fan-out** — `Rooms::deliver_local` (rooms/local.rs) puts a clone
+//!    of the frame (a reference count, no copy) in the queue of each session
+//!    here whose member is in the audience.
+//! 6. **Through the broker** — [`Broker::publish`](broker::Broker::publish):
+//!    in memory nothing more; with Redis `RedisBroker::publish_batch` appends
+//!    the events to the room's history stream and publishes the batch
+//!    (`wire::encode`) on the room's `out` channel, in one pipeline.
+//! 7. **Another instance** — its `RedisBroker::on_push` decodes the batch
+//!    (`wire::decode`: the frames are slices of one buffer), `deliver_remote`
+//!    fills any gap from history (`catch_up`), and
+//!    [`BrokerEvents::batch_arrived`](broker::BrokerEvents::batch_arrived)
+//!    hands it to *its* `Rooms::deliver_local`: the same local fan-out.
+//! 8. **Writers** — each session's `session::writer` takes what is queued,
+//!    turns each frame into axum's `Utf8Bytes` (the same bytes) and writes
+//!    them to the socket with one flush.
+//!
+//! # Adding a client command
+//!
+//! Protocol type (`protocol/`) → its handling in the room model (`room/`)
+//! with its tests → the web client. The session forwards every message but
+//! `ping` and `join` to the room as is; nothing here needs to change.
 
 pub mod broker;
 pub mod config;
 pub mod error;
 pub mod http;
-pub mod hub;
 pub mod metrics;
-pub mod redis_broker;
 pub mod room;
+pub mod rooms;
 pub mod session;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use config::Config;
-use huddle_protocol::{CrisisResource, ServerMsg};
+use huddle_protocol::{CrisisResource, Millis, ServerMsg};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
 
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let b = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if format == "json" {
+    let set = if format == "json" {
         b.json().try_init()
     } else {
         b.try_init()
     };
+    if set.is_err() {
+        // A subscriber is set already (the server embedded in another
+        // program, or run twice in one test): its logging stays as it is.
+        tracing::debug!("tracing subscriber already set");
+    }
+}
+
+/// Milliseconds since the Unix epoch (the protocol's clock).
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn load_crisis(cfg: &Config) -> anyhow::Result<Vec<CrisisResource>> {
@@ -59,23 +142,34 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let crisis = load_crisis(&cfg)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let instance = uuid::Uuid::new_v4().simple().to_string();
-    let (hub, mode) = match &cfg.redis_url {
-        None => {
-            let broker = Arc::new(broker::MemoryBroker::default());
-            let hub = hub::Hub::new(cfg.clone(), instance, crisis, broker, metrics);
-            (hub, "in-memory")
-        }
+    let shutting_down = CancellationToken::new();
+    let (broker, mode): (Arc<dyn broker::Broker>, _) = match &cfg.redis_url {
+        None => (Arc::new(broker::MemoryBroker::default()), "in-memory"),
         Some(url) => {
-            let (broker, pushes) =
-                redis_broker::RedisBroker::connect(url, instance.clone(), metrics.clone())
-                    .await
-                    .context("--redis-url")?;
-            let hub = hub::Hub::new(cfg.clone(), instance, crisis, broker.clone(), metrics);
-            broker.start(&hub, pushes);
-            (hub, "redis")
+            let broker = broker::RedisBroker::connect(
+                url,
+                instance.clone(),
+                metrics.clone(),
+                cfg.retention_mins,
+            )
+            .await
+            .context("--redis-url")?;
+            (broker, "redis")
         }
     };
-    let app = http::router(hub.clone());
+    let rooms = rooms::Rooms::new(
+        cfg.clone(),
+        instance,
+        crisis,
+        broker.clone(),
+        metrics,
+        shutting_down.clone(),
+    );
+    // The rooms layer is how the broker reports back (held weakly).
+    let events: Arc<dyn broker::BrokerEvents> = rooms.clone();
+    broker.start(Arc::downgrade(&events), shutting_down);
+    drop(events);
+    let app = http::router(rooms.clone());
     let listener = listen(cfg.bind).with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let addr = listener.local_addr()?;
     // No Nagle: a frame is written when it is ready. With Nagle on, a small
@@ -88,24 +182,25 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     });
     // Tests and scripts read this line to learn the port.
     println!("Huddle listening on http://{addr} ({mode}) — open it in a browser");
-    tracing::info!(%addr, mode, instance = %hub.instance, "listening");
+    tracing::info!(%addr, mode, instance = %rooms.instance, "listening");
     let shutdown = {
-        let hub = hub.clone();
+        let rooms = rooms.clone();
         async move {
             shutdown_signal().await;
             tracing::info!("shutting down: telling members to reconnect elsewhere");
-            hub.shutting_down.cancel();
-            hub.broadcast_local(&ServerMsg::Notice {
+            rooms.shutting_down.cancel();
+            rooms.broadcast_local(&ServerMsg::Notice {
                 code: "shutting_down".into(),
                 message: "This server is restarting; reconnecting you now.".into(),
             });
-            hub.close_all_local(1012, "server restarting: reconnect and resume");
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(hub.cfg.shutdown_secs);
-            while hub.local_conn_count() > 0 && tokio::time::Instant::now() < deadline {
+            rooms.close_all_local(1012, "server restarting: reconnect and resume");
+            let deadline =
+                tokio::time::Instant::now() + Duration::from_secs(rooms.cfg.shutdown_secs);
+            while rooms.local_conn_count() > 0 && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             // Hand the rooms hosted here to the other instances (state saved first).
-            hub.release_all().await;
+            rooms.release_all().await;
         }
     };
     axum::serve(
@@ -131,14 +226,20 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 }
 
 async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = async {
+        // As ever, a failure to listen ends the wait (and starts the shutdown).
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+        }
+    };
     #[cfg(unix)]
     {
         let mut term =
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; ctrl-c only");
+                    ctrl_c.await;
                     return;
                 }
             };
@@ -149,6 +250,6 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        ctrl_c.await;
     }
 }

@@ -1,8 +1,103 @@
 //! Counters and gauges served at `GET /metrics` in the Prometheus text format.
 //! Only counts: never message bodies, display names or ids.
 
-use std::fmt::Write;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+/// The Redis operations whose failures are counted (the `op` label of
+/// `huddle_redis_errors_total`): a small fixed set, one per kind of call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedisOp {
+    /// This instance's heartbeat key.
+    Heartbeat,
+    /// Subscribing to a room's channels.
+    Subscribe,
+    /// Unsubscribing from a room's channels.
+    Unsubscribe,
+    /// An output batch: history append, fan-out publish, maybe the state.
+    Publish,
+    /// A command forwarded to the room's owner on another instance.
+    Forward,
+    /// Whether a room's state exists (is the room gone?).
+    RoomExists,
+    /// Who owns a room (reading its lease).
+    Owner,
+    /// Keeping the lease of a room hosted here.
+    RenewLease,
+    /// Taking over a room (lease, then state).
+    Claim,
+    /// Giving a room's lease back.
+    Release,
+    /// Saving a room's whole state (and the batches an outage held back).
+    SaveState,
+    /// Reading a room's history stream (takeover, gap fill).
+    HistoryRead,
+    /// Writing or reading a room's public metadata.
+    Meta,
+    /// The room directory (the set of room ids).
+    Directory,
+    /// Which instances are still alive (their heartbeats).
+    Presence,
+    /// Storing a new room.
+    Create,
+    /// Forgetting a room whose retention is over.
+    Drop,
+}
+
+impl RedisOp {
+    pub const ALL: [RedisOp; 17] = [
+        RedisOp::Heartbeat,
+        RedisOp::Subscribe,
+        RedisOp::Unsubscribe,
+        RedisOp::Publish,
+        RedisOp::Forward,
+        RedisOp::RoomExists,
+        RedisOp::Owner,
+        RedisOp::RenewLease,
+        RedisOp::Claim,
+        RedisOp::Release,
+        RedisOp::SaveState,
+        RedisOp::HistoryRead,
+        RedisOp::Meta,
+        RedisOp::Directory,
+        RedisOp::Presence,
+        RedisOp::Create,
+        RedisOp::Drop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisOp::Heartbeat => "heartbeat",
+            RedisOp::Subscribe => "subscribe",
+            RedisOp::Unsubscribe => "unsubscribe",
+            RedisOp::Publish => "publish",
+            RedisOp::Forward => "forward",
+            RedisOp::RoomExists => "room_exists",
+            RedisOp::Owner => "owner",
+            RedisOp::RenewLease => "renew_lease",
+            RedisOp::Claim => "claim",
+            RedisOp::Release => "release",
+            RedisOp::SaveState => "save_state",
+            RedisOp::HistoryRead => "history_read",
+            RedisOp::Meta => "meta",
+            RedisOp::Directory => "directory",
+            RedisOp::Presence => "presence",
+            RedisOp::Create => "create",
+            RedisOp::Drop => "drop",
+        }
+    }
+
+    /// Its position in [`RedisOp::ALL`] (for per-op arrays).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for RedisOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Default)]
 pub struct Metrics {
@@ -16,7 +111,8 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     pub connections_refused: AtomicU64,
     pub redis_publishes: AtomicU64,
-    pub redis_errors: AtomicU64,
+    /// Failed Redis operations, by [`RedisOp`].
+    redis_errors: [AtomicU64; RedisOp::ALL.len()],
     pub redis_rtt_us_sum: AtomicU64,
     pub redis_rtt_count: AtomicU64,
 }
@@ -26,10 +122,22 @@ impl Metrics {
         c.fetch_add(1, Relaxed);
     }
 
+    /// Count one failed Redis operation.
+    pub fn redis_error(&self, op: RedisOp) {
+        Metrics::inc(&self.redis_errors[op.index()]);
+    }
+
+    /// Failed Redis operations of one kind so far.
+    pub fn redis_errors(&self, op: RedisOp) -> u64 {
+        self.redis_errors[op.index()].load(Relaxed)
+    }
+
     pub fn render(&self) -> String {
         let mut o = String::new();
         let mut g = |name: &str, help: &str, kind: &str, v: i64| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            o.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            ));
         };
         g(
             "huddle_connections",
@@ -92,12 +200,6 @@ impl Metrics {
             self.redis_publishes.load(Relaxed) as i64,
         );
         g(
-            "huddle_redis_errors_total",
-            "Failed Redis operations.",
-            "counter",
-            self.redis_errors.load(Relaxed) as i64,
-        );
-        g(
             "huddle_redis_rtt_microseconds_sum",
             "Sum of Redis round-trip times.",
             "counter",
@@ -109,6 +211,35 @@ impl Metrics {
             "counter",
             self.redis_rtt_count.load(Relaxed) as i64,
         );
+        let name = "huddle_redis_errors_total";
+        o.push_str(&format!(
+            "# HELP {name} Failed Redis operations, by operation.\n# TYPE {name} counter\n"
+        ));
+        for op in RedisOp::ALL {
+            o.push_str(&format!(
+                "{name}{{op=\"{op}\"}} {}\n",
+                self.redis_errors(op)
+            ));
+        }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_errors_are_rendered_per_op() {
+        for (i, op) in RedisOp::ALL.iter().enumerate() {
+            assert_eq!(op.index(), i, "RedisOp::ALL is in declaration order");
+        }
+        let m = Metrics::default();
+        m.redis_error(RedisOp::Publish);
+        m.redis_error(RedisOp::Publish);
+        let text = m.render();
+        assert!(text.contains("huddle_redis_errors_total{op=\"publish\"} 2\n"));
+        assert!(text.contains("huddle_redis_errors_total{op=\"heartbeat\"} 0\n"));
+        assert_eq!(text.matches("# TYPE huddle_redis_errors_total").count(), 1);
     }
 }

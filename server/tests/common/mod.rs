@@ -43,6 +43,8 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    /// stdout after the listening line: the server's log lines.
+    stdout: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -88,24 +90,31 @@ impl Server {
             });
         }
         let (tx, rx) = std::sync::mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            // Forward the first line, then keep draining so logging never blocks.
-            let mut r = BufReader::new(stdout);
-            let mut first = true;
-            let mut line = String::new();
-            loop {
-                line.clear();
-                match r.read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        if first && line.contains("Huddle listening on http://") {
-                            first = false;
-                            let _ = tx.send(line.clone());
+        let out_buf = Arc::new(Mutex::new(String::new()));
+        {
+            let out_buf = out_buf.clone();
+            std::thread::spawn(move || {
+                // Forward the first line, then keep draining (and keeping the
+                // log lines) so logging never blocks.
+                let mut r = BufReader::new(stdout);
+                let mut first = true;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    match r.read_line(&mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {
+                            if first && line.contains("Huddle listening on http://") {
+                                first = false;
+                                let _ = tx.send(line.clone());
+                            } else if let Ok(mut b) = out_buf.lock() {
+                                b.push_str(&line);
+                            }
                         }
                     }
                 }
-            }
-        });
+            });
+        }
         let line = match rx.recv_timeout(Duration::from_secs(20)) {
             Ok(l) => l,
             Err(_) => {
@@ -127,6 +136,7 @@ impl Server {
             child,
             addr,
             stderr: err_buf,
+            stdout: out_buf,
         }
     }
 
@@ -138,6 +148,13 @@ impl Server {
     /// What the server wrote to stderr so far (warnings and errors).
     pub fn logs(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The server's log lines so far (tracing writes to stdout; the harness
+    /// runs it with `RUST_LOG=warn`), without terminal colour codes.
+    pub fn log_output(&self) -> String {
+        let raw = self.stdout.lock().map(|s| s.clone()).unwrap_or_default();
+        strip_ansi(&raw)
     }
 
     /// Kill the process at once (SIGKILL: no graceful shutdown).
@@ -819,6 +836,25 @@ pub fn chat_texts(frames: &[ServerMsg]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip up to and including the final letter of the sequence.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn rand_u64() -> u64 {

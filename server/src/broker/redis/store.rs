@@ -1,0 +1,277 @@
+//! What Redis keeps of a room: its state snapshot (saved with its output
+//! batches, or held back while Redis is away), its public metadata, the
+//! directory of room ids; creating and forgetting rooms.
+
+use super::{
+    ch_in, k_events, k_meta, k_owner, k_state, RedisBroker, Saved, KEY_TTL_MS, K_ROOMS, LEASE_MS,
+};
+use crate::broker::{Delivery, RoomMeta};
+use crate::error::BrokerError;
+use crate::metrics::{Metrics, RedisOp};
+use crate::room::Room;
+use huddle_protocol::RoomStatus;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often a room's state is saved at most while only chat flows (chat is
+/// in the history stream, and a takeover re-applies it from there).
+const SAVE_EVERY: Duration = Duration::from_secs(10);
+/// Unpublished batches kept per room while Redis is away.
+const BACKLOG: usize = 5_000;
+
+impl RedisBroker {
+    /// Store a new room, owned here, and host it.
+    pub(super) async fn create_room(&self, room: Room) -> Result<(), BrokerError> {
+        let Some(events) = self.events.get() else {
+            return Err(BrokerError::RoomUnavailable);
+        };
+        let id = room.info().id.clone();
+        let meta = RoomMeta::of(&room);
+        let mut p = redis::pipe();
+        p.cmd("SET")
+            .arg(k_owner(&id))
+            .arg(&self.instance)
+            .arg("PX")
+            .arg(LEASE_MS)
+            .ignore();
+        self.state_pipe(&mut p, &room);
+        p.cmd("SET")
+            .arg(k_meta(&id))
+            .arg(serde_json::to_string(&meta).unwrap_or_default())
+            .arg("PX")
+            .arg(KEY_TTL_MS)
+            .ignore();
+        p.cmd("SADD").arg(K_ROOMS).arg(&id).ignore();
+        self.query_pipe::<()>(RedisOp::Create, Some(&id), &p)
+            .await?;
+        // On failure (counted and logged): upkeep subscribes the `in` channels
+        // of the rooms hosted here again.
+        self.subscribe(Some(&id), ch_in(&id)).await;
+        self.saved.insert(
+            id,
+            Saved {
+                at: Instant::now(),
+                seq: room.seq(),
+                generation: self.generation.load(Relaxed),
+            },
+        );
+        events.host(room);
+        Ok(())
+    }
+
+    /// Publish a batch of a room hosted here (and whatever an outage held
+    /// back), with the state when it is due.
+    pub(super) async fn publish_batch(&self, room: &Room, batch: Arc<Vec<Delivery>>) {
+        let id = &room.info().id;
+        let mut pending = self.backlog.remove(id).map(|(_, v)| v).unwrap_or_default();
+        pending.push(batch);
+        let mut p = redis::pipe();
+        self.batches_pipe(&mut p, id, &pending);
+        // Save the state at once when it changed beyond chat (membership, tokens,
+        // settings); while only chat flows, at most every SAVE_EVERY.
+        let heavy = pending.iter().flat_map(|b| b.iter()).any(|d| match d {
+            Delivery::Frame { light, .. } => !light,
+            Delivery::Control(_) => true,
+        });
+        let generation = self.generation.load(Relaxed);
+        let due = heavy
+            || match self.saved.get(id) {
+                Some(s) => {
+                    s.generation != generation
+                        || (s.seq != room.seq() && s.at.elapsed() >= SAVE_EVERY)
+                        || room.info().status == RoomStatus::Closed
+                }
+                None => true,
+            };
+        if due {
+            self.state_pipe(&mut p, room);
+        }
+        match self.query_pipe::<()>(RedisOp::Publish, Some(id), &p).await {
+            Ok(()) => {
+                Metrics::inc(&self.metrics.redis_publishes);
+                if due {
+                    self.saved.insert(
+                        id.clone(),
+                        Saved {
+                            at: Instant::now(),
+                            seq: room.seq(),
+                            generation,
+                        },
+                    );
+                }
+            }
+            // Counted and logged: keep the batches; the next publish or the
+            // actor's next renewal sends them.
+            Err(_) => {
+                if pending.len() > BACKLOG {
+                    let drop = pending.len() - BACKLOG;
+                    pending.drain(..drop);
+                }
+                self.backlog.insert(id.clone(), pending);
+            }
+        }
+    }
+
+    /// Whether the saved state is behind the room (or from before an outage).
+    pub(super) fn state_is_stale(&self, room: &Room) -> bool {
+        let generation = self.generation.load(Relaxed);
+        self.saved.get(&room.info().id).is_none_or(|s| {
+            s.generation != generation || (s.seq != room.seq() && s.at.elapsed() >= SAVE_EVERY)
+        })
+    }
+
+    /// Save the room's whole state now, with what an outage held back.
+    pub(super) async fn save_state(&self, room: &Room) {
+        let id = &room.info().id;
+        let backlog = self.backlog.remove(id).map(|(_, v)| v).unwrap_or_default();
+        let mut p = redis::pipe();
+        self.batches_pipe(&mut p, id, &backlog);
+        self.state_pipe(&mut p, room);
+        match self
+            .query_pipe::<()>(RedisOp::SaveState, Some(id), &p)
+            .await
+        {
+            Ok(()) => {
+                self.saved.insert(
+                    id.clone(),
+                    Saved {
+                        at: Instant::now(),
+                        seq: room.seq(),
+                        generation: self.generation.load(Relaxed),
+                    },
+                );
+            }
+            // Counted and logged: keep the batches for the next try.
+            Err(_) => {
+                self.backlog.insert(id.clone(), backlog);
+            }
+        }
+    }
+
+    fn state_pipe(&self, p: &mut redis::Pipeline, room: &Room) {
+        let id = &room.info().id;
+        let ttl = self.ttl_for(room.info().status);
+        match serde_json::to_string(room) {
+            Ok(json) => {
+                p.cmd("SET")
+                    .arg(k_state(id))
+                    .arg(json)
+                    .arg("PX")
+                    .arg(ttl)
+                    .ignore();
+            }
+            Err(e) => tracing::error!(room = %id, error = %e, "could not encode the room's state"),
+        }
+        if room.info().status == RoomStatus::Closed {
+            // The transcript lives only for the session.
+            p.cmd("DEL").arg(k_events(id)).ignore();
+        } else {
+            p.cmd("PEXPIRE").arg(k_events(id)).arg(ttl).ignore();
+        }
+    }
+
+    fn ttl_for(&self, status: RoomStatus) -> u64 {
+        if status == RoomStatus::Closed {
+            self.closed_ttl_ms
+        } else {
+            KEY_TTL_MS
+        }
+    }
+
+    pub(super) async fn write_meta(&self, room_id: &str, meta: &RoomMeta) {
+        let ttl = self.ttl_for(meta.public.info.status);
+        let json = match serde_json::to_string(meta) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::error!(room = %room_id, error = %e, "could not encode the room's metadata");
+                return;
+            }
+        };
+        let set = redis::cmd("SET")
+            .arg(k_meta(room_id))
+            .arg(json)
+            .arg("PX")
+            .arg(ttl)
+            .clone();
+        // On failure (counted and logged): the actor's next change, or its
+        // renewal after an outage, writes it again.
+        self.exec(RedisOp::Meta, Some(room_id), &set).await;
+    }
+
+    /// A room's metadata; `None` when there is none, or when Redis cannot be
+    /// read (counted and logged; answered as "no such room", as ever).
+    pub(super) async fn read_meta(&self, room_id: &str) -> Option<RoomMeta> {
+        let v = self
+            .query::<Option<String>>(
+                RedisOp::Meta,
+                Some(room_id),
+                redis::cmd("GET").arg(k_meta(room_id)),
+            )
+            .await
+            .ok()??;
+        serde_json::from_str(&v).ok()
+    }
+
+    /// Every room's metadata (empty when Redis cannot be read: counted and
+    /// logged). Ids whose metadata expired leave the directory.
+    pub(super) async fn read_directory(&self) -> Vec<RoomMeta> {
+        let ids = self
+            .query::<Vec<String>>(
+                RedisOp::Directory,
+                None,
+                redis::cmd("SMEMBERS").arg(K_ROOMS),
+            )
+            .await
+            .unwrap_or_default();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let keys: Vec<String> = ids.iter().map(|i| k_meta(i)).collect();
+        let vals = self
+            .query::<Vec<Option<String>>>(RedisOp::Directory, None, redis::cmd("MGET").arg(&keys))
+            .await
+            .unwrap_or_default();
+        let mut gone = Vec::new();
+        let mut out = Vec::new();
+        for (id, v) in ids.iter().zip(vals) {
+            match v.and_then(|v| serde_json::from_str(&v).ok()) {
+                Some(m) => out.push(m),
+                None => gone.push(id.clone()),
+            }
+        }
+        if !gone.is_empty() {
+            let srem = redis::cmd("SREM").arg(K_ROOMS).arg(&gone).clone();
+            // On failure (counted and logged): the next listing removes them.
+            self.exec(RedisOp::Directory, None, &srem).await;
+        }
+        out
+    }
+
+    /// Put a room (back) in the directory; returns whether it was done.
+    pub(super) async fn add_to_directory(&self, room_id: &str) -> bool {
+        let sadd = redis::cmd("SADD").arg(K_ROOMS).arg(room_id).clone();
+        self.exec(RedisOp::Directory, Some(room_id), &sadd).await
+    }
+
+    /// Forget a room whose retention is over.
+    pub(super) async fn forget(&self, room_id: &str) {
+        let mut p = redis::pipe();
+        p.cmd("DEL")
+            .arg(k_meta(room_id))
+            .arg(k_state(room_id))
+            .arg(k_events(room_id))
+            .arg(k_owner(room_id))
+            .ignore();
+        p.cmd("SREM").arg(K_ROOMS).arg(room_id).ignore();
+        // On failure (counted and logged): every key expires with its TTL, and
+        // the directory drops ids whose metadata is gone.
+        if self
+            .query_pipe::<()>(RedisOp::Drop, Some(room_id), &p)
+            .await
+            .is_err()
+        {
+            tracing::debug!(room = %room_id, "room keys left to expire");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `GET /ws`: the WebSocket upgrade. Refused while shutting down, from a
+//! foreign origin, or past the per-address connection limit; the transport
+//! limits are set here, the session does the rest ([`crate::session::run`]).
+
+use super::AppState;
+use crate::config::Config;
+use crate::error::HttpError;
+use crate::metrics::Metrics;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use dashmap::DashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Same-origin by default: the Origin's host must be the Host header, or in the allow-list.
+fn origin_allowed(cfg: &Config, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true; // not a browser: nothing to protect against here
+    };
+    if cfg.allowed_origins.iter().any(|a| a == origin || a == "*") {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split("://").nth(1).unwrap_or("");
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// One of an address's connections; gives its place back when dropped.
+struct IpSlot {
+    per_ip: Arc<DashMap<IpAddr, usize>>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        self.per_ip.remove_if_mut(&self.ip, |_, n| {
+            *n = n.saturating_sub(1);
+            *n == 0
+        });
+    }
+}
+
+pub async fn upgrade(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, HttpError> {
+    let rooms = st.rooms.clone();
+    if rooms.shutting_down.is_cancelled() {
+        Metrics::inc(&rooms.metrics.connections_refused);
+        return Err(HttpError::ShuttingDown);
+    }
+    if !origin_allowed(&rooms.cfg, &headers) {
+        Metrics::inc(&rooms.metrics.connections_refused);
+        return Err(HttpError::OriginNotAllowed);
+    }
+    let ip = addr.ip();
+    let limit = rooms.cfg.max_conns_per_ip;
+    {
+        let mut n = st.per_ip.entry(ip).or_insert(0);
+        if limit > 0 && *n >= limit {
+            Metrics::inc(&rooms.metrics.connections_refused);
+            return Err(HttpError::TooManyConnections);
+        }
+        *n += 1;
+    }
+    let slot = IpSlot {
+        per_ip: st.per_ip.clone(),
+        ip,
+    };
+    let max = rooms.cfg.max_frame_bytes;
+    Ok(upgrade
+        // Small read buffer: idle connections must stay cheap (tungstenite's
+        // default is 128 KiB).
+        .read_buffer_size(1024)
+        // Frames queued together are written in one go (one syscall per
+        // flush, not per frame); the buffer only grows under load.
+        .write_buffer_size(2 * 1024)
+        .max_write_buffer_size(1024 * 1024)
+        // Transport ceiling: messages over 4× the protocol limit close the connection (1009);
+        // smaller oversize frames get a `too_large` error and the connection goes on.
+        // A single frame may be read whole up to 8× so the 1009 close reaches the
+        // client cleanly (closing with unread input would reset the connection).
+        .max_message_size(max * 4)
+        .max_frame_size(max * 8)
+        .on_upgrade(move |socket| async move {
+            crate::session::run(rooms, socket, ip).await;
+            drop(slot);
+        }))
+}

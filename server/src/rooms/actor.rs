@@ -1,0 +1,222 @@
+//! One task per room hosted here: it owns the room's model, applies its
+//! commands in order, fires its timers, and flushes its output as batches of
+//! frames serialized once.
+
+use super::Rooms;
+use crate::broker::{Delivery, FrameText, RoomCmd, RoomMeta};
+use crate::now_ms;
+use crate::room::{Audience, Effect, JoinCtx, Out, Room};
+use huddle_protocol::*;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Serialize a model's output once per frame: the batch every receiver shares.
+pub fn serialize(out: Vec<Out>) -> Vec<Delivery> {
+    out.into_iter()
+        .filter_map(|o| match o {
+            Out::Frame { audience, msg } => match serde_json::to_string(&msg) {
+                Ok(t) => Some(Delivery::Frame {
+                    // Events replayed to one connection (resume) are replies:
+                    // not history again, and never deduplicated away by seq.
+                    seq: match msg {
+                        ServerMsg::Event { seq, .. } if !matches!(audience, Audience::Conn(_)) => {
+                            Some(seq)
+                        }
+                        _ => None,
+                    },
+                    audience,
+                    light: !matches!(
+                        msg,
+                        ServerMsg::Event { ref event, .. }
+                            if !matches!(event, Event::Chat { .. } | Event::Reaction { .. })
+                    ),
+                    // The String's buffer becomes the shared frame: no copy.
+                    text: FrameText::from(t),
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not serialize a frame");
+                    None
+                }
+            },
+            Out::Control(c) => Some(Delivery::Control(c)),
+        })
+        .collect()
+}
+
+/// Apply one command to the model; true when it was refused (an error frame went back).
+fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
+    match cmd {
+        RoomCmd::Join {
+            conn,
+            instance,
+            addr_hash,
+            v,
+            name,
+            facilitator_key,
+            resume,
+        } => {
+            let ctx = JoinCtx {
+                conn: conn.clone(),
+                instance,
+                addr_hash,
+            };
+            if let Err(e) = room.join(
+                &ctx,
+                v,
+                &name,
+                facilitator_key.as_deref(),
+                resume.as_ref(),
+                now,
+            ) {
+                room.refuse(&conn, &e, "join");
+                return true;
+            }
+        }
+        RoomCmd::Client { conn, msg } => {
+            let t = msg.type_name();
+            if let Err(e) = room.handle(&conn, msg, now) {
+                room.refuse(&conn, &e, t);
+                return true;
+            }
+        }
+        RoomCmd::Disconnect { conn } => room.disconnect(&conn, now),
+        RoomCmd::InstancesLost { instances } => {
+            for i in instances {
+                room.instance_lost(&i, now);
+            }
+        }
+        RoomCmd::Release => {}
+    }
+    false
+}
+
+/// Why a room's actor stopped.
+pub enum ActorEnd {
+    /// Retention is over: the room is gone for good.
+    Expired,
+    /// Ownership moved to another instance (or this one is shutting down).
+    Released,
+}
+
+/// Hand a batch to this instance's sessions, then to the broker (the other
+/// instances, and what must survive this one).
+async fn flush(rooms: &Rooms, room: &Room, out: Vec<Out>) {
+    let batch = Arc::new(serialize(out));
+    rooms.deliver_local(&room.info().id, &batch);
+    rooms.broker.publish(room, batch).await;
+}
+
+/// The life of a room on its owning instance.
+pub async fn run_actor(
+    rooms: Arc<Rooms>,
+    mut room: Room,
+    mut rx: mpsc::Receiver<RoomCmd>,
+) -> ActorEnd {
+    let id = room.info().id.clone();
+    let retention = Duration::from_secs(rooms.cfg.retention_mins * 60);
+    let mut last_meta = RoomMeta::of(&room);
+    rooms.broker.store_meta(&id, &last_meta).await;
+    let mut idle_since = tokio::time::Instant::now();
+    let mut presence = tokio::time::interval(Duration::from_secs(2));
+    presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let next = room.next_deadline().map(|d| {
+            let wait = d.saturating_sub(now_ms());
+            tokio::time::Instant::now() + Duration::from_millis(wait)
+        });
+        let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            cmd = rx.recv() => {
+                let Some(cmd) = cmd else { return ActorEnd::Released };
+                let now = now_ms();
+                let mut release = matches!(cmd, RoomCmd::Release);
+                let mut refused = apply(&mut room, cmd, now) as u64;
+                // Drain what is already queued: one flush (one publish) per burst.
+                let mut n = 0;
+                while n < 256 && !release {
+                    match rx.try_recv() {
+                        Ok(cmd) => {
+                            release = matches!(cmd, RoomCmd::Release);
+                            refused += apply(&mut room, cmd, now) as u64;
+                        }
+                        Err(_) => break,
+                    }
+                    n += 1;
+                }
+                rooms.metrics.errors_sent.fetch_add(refused, Relaxed);
+                if release {
+                    // Stop taking commands from other instances, then apply those
+                    // already here: nothing sent to the room is lost in the handover.
+                    rooms.broker.close_intake(&id).await;
+                    while let Ok(cmd) = rx.try_recv() {
+                        apply(&mut room, cmd, now_ms());
+                    }
+                    let out = room.take_output();
+                    if !out.is_empty() {
+                        flush(&rooms, &room, out).await;
+                    }
+                    rooms.broker.persist(&room).await;
+                    return ActorEnd::Released;
+                }
+            }
+            _ = tokio::time::sleep_until(next.unwrap_or(far)), if next.is_some() => {
+                room.tick(now_ms());
+            }
+            _ = presence.tick() => {
+                let lost = rooms.broker.lost_instances(&id, &room.member_instances()).await;
+                if !lost.is_empty() {
+                    apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
+                }
+                if !rooms.broker.maintain(&room).await {
+                    tracing::warn!(room = %id, "lost room ownership; stopping actor");
+                    return ActorEnd::Released;
+                }
+                let closed = room.info().status == RoomStatus::Closed;
+                if room.member_count() > 0 && !closed {
+                    idle_since = tokio::time::Instant::now();
+                }
+                let limit = if closed { retention } else { Duration::from_secs(24 * 3600).max(retention) };
+                if idle_since.elapsed() > limit {
+                    tracing::info!(room = %id, "room retention over; dropping it");
+                    return ActorEnd::Expired;
+                }
+            }
+        }
+        // Effects first: they may add output.
+        for e in room.take_effects() {
+            match e {
+                Effect::OpenOneOnOne {
+                    request_id,
+                    facilitator,
+                    participant: _,
+                    title,
+                } => {
+                    let spec = CreateRoom {
+                        title,
+                        kind: RoomKind::OneOnOne,
+                        ..Default::default()
+                    };
+                    match rooms.create_room(&spec).await {
+                        Ok((rid, key)) => {
+                            room.one_on_one_opened(&request_id, &facilitator, &rid, &key, now_ms())
+                        }
+                        Err(e) => {
+                            tracing::warn!(room = %id, code = ?e.code(), "could not open a one-on-one room: {e}")
+                        }
+                    }
+                }
+            }
+        }
+        let out = room.take_output();
+        if !out.is_empty() {
+            flush(&rooms, &room, out).await;
+        }
+        let meta = RoomMeta::of(&room);
+        if meta.public != last_meta.public || meta.summary != last_meta.summary {
+            rooms.broker.store_meta(&id, &meta).await;
+            last_meta = meta;
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The rooms of this instance: the registry of room actors
+//! ([`registry`]), the actor loop that owns each room's model ([`actor`]), and
+//! this instance's sessions per room with their fan-out ([`local`]).
+//!
+//! Commands flow session → [`Rooms::submit`] → [`Broker::submit`] → the room's
+//! actor (here or on another instance). The actor applies them to the pure
+//! [`Room`] model and flushes the resulting frames, serialized once, as one
+//! batch: to this instance's sessions ([`Rooms::deliver_local`]) and through
+//! [`Broker::publish`] to the others, whose broker hands it back to their
+//! rooms layer through [`BrokerEvents::batch_arrived`].
+//!
+//! [`Rooms`] implements [`BrokerEvents`]: the only way the broker reaches in.
+
+pub mod actor;
+pub mod local;
+pub mod registry;
+
+pub use local::Outgoing;
+
+use crate::broker::{Broker, BrokerEvents, Delivery, RoomCmd, Undelivered};
+use crate::config::Config;
+use crate::error::BrokerError;
+use crate::metrics::Metrics;
+use crate::room::{Limits, Room};
+use async_trait::async_trait;
+use huddle_protocol::{CrisisResource, ServerMsg};
+use local::LocalSessions;
+use registry::Registry;
+use std::sync::{Arc, Weak};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub struct Rooms {
+    pub cfg: Config,
+    pub instance: String,
+    pub metrics: Arc<Metrics>,
+    pub crisis: Vec<CrisisResource>,
+    pub broker: Arc<dyn Broker>,
+    pub shutting_down: CancellationToken,
+    /// Actors of the rooms this instance owns.
+    registry: Registry,
+    /// This instance's sessions, per room and in all.
+    local: LocalSessions,
+    /// Ourselves, for the tasks we spawn (actors).
+    me: Weak<Rooms>,
+}
+
+impl Rooms {
+    pub fn new(
+        cfg: Config,
+        instance: String,
+        crisis: Vec<CrisisResource>,
+        broker: Arc<dyn Broker>,
+        metrics: Arc<Metrics>,
+        shutting_down: CancellationToken,
+    ) -> Arc<Rooms> {
+        Arc::new_cyclic(|me| Rooms {
+            cfg,
+            instance,
+            metrics,
+            crisis,
+            broker,
+            shutting_down,
+            registry: Registry::default(),
+            local: LocalSessions::default(),
+            me: me.clone(),
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_text: self.cfg.max_text,
+            max_name: self.cfg.max_name,
+            max_members: self.cfg.max_members,
+            grace_ms: self.cfg.grace_secs * 1000,
+            facilitator_grace_ms: self.cfg.facilitator_grace_secs * 1000,
+            ..Limits::default()
+        }
+    }
+
+    /// Deliver a command to the room's actor, wherever it runs.
+    pub async fn submit(&self, room_id: &str, cmd: RoomCmd) -> Result<(), BrokerError> {
+        self.broker.submit(room_id, cmd).await
+    }
+}
+
+#[async_trait]
+impl BrokerEvents for Rooms {
+    fn batch_arrived(&self, room_id: &str, batch: &[Delivery]) {
+        self.deliver_local(room_id, batch);
+    }
+
+    async fn command_arrived(&self, room_id: &str, cmd: RoomCmd) -> Result<(), Undelivered> {
+        let Some(actor) = self.actor(room_id) else {
+            return Err(Undelivered::NotHosted(cmd));
+        };
+        actor
+            .send(cmd)
+            .await
+            .map_err(|_: mpsc::error::SendError<RoomCmd>| Undelivered::Stopped)
+    }
+
+    fn hosting(&self, room_id: &str) -> bool {
+        self.actor(room_id).is_some()
+    }
+
+    fn host(&self, room: Room) {
+        match self.me.upgrade() {
+            Some(me) => {
+                me.spawn_actor(room);
+            }
+            // Only while the whole server is being dropped: nothing to host for.
+            None => tracing::warn!(room = %room.info().id, "rooms layer gone; room not hosted"),
+        }
+    }
+
+    fn owned_rooms(&self) -> Vec<String> {
+        Rooms::owned_rooms(self)
+    }
+
+    fn notice_all(&self, code: &str, message: &str) {
+        self.broadcast_local(&ServerMsg::Notice {
+            code: code.into(),
+            message: message.into(),
+        });
+    }
+}
