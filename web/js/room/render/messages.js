@@ -2,7 +2,7 @@
 // ones), with reactions and each message's menu (highlight, park, delete).
 
 import { h, byTestId as T, replaceChildren, formatClock } from '../../dom.js';
-import { member } from '../../state.js';
+import { member, reactionsOf } from '../../state.js';
 import { ROLE_LABEL, TAG_LABEL } from '../labels.js';
 import { react, deleteMessage } from '../controls/chat.js';
 import { highlightMessage } from '../controls/highlights.js';
@@ -85,7 +85,7 @@ function messageItem(app, m) {
 
 function fillReactions(app, host, m) {
   const st = app.state;
-  const reactions = m.reactions || {};
+  const reactions = reactionsOf(m); // no prototype: "toString" is a reaction, not a method
   const emojis = REACTIONS.map(([e]) => e);
   for (const e of Object.keys(reactions)) if (!emojis.includes(e)) emojis.push(e);
   const nodes = emojis.map((e) => {
