@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  browserSuite, joinAsFacilitator, tid, createRoom, joinAsParticipant,
+  browserSuite, memberActions, joinAsFacilitator, tid, createRoom, joinAsParticipant,
   sendChat, messageWithText, within,
 } from './helpers.mjs';
 
@@ -90,5 +90,91 @@ test('a reaction named "toString" or "valueOf" is shown as a reaction and breaks
     await P.page.reload();
     await messageWithText(P.page, 'react to this one').locator('[data-testid="react"][data-emoji="toString"] .react-count').filter({ hasText: '1' }).waitFor();
     assertClean(F, P);
+  });
+});
+
+// -------------------------------------------------------------------------------------- G
+
+/** Everything in the page's sessionStorage and localStorage, as [storage, key, value]. */
+const storageDump = (page) => page.evaluate(() => {
+  const out = [];
+  for (const [name, s] of [['session', sessionStorage], ['local', localStorage]]) {
+    for (let i = 0; i < s.length; i++) out.push([name, s.key(i), s.getItem(s.key(i))]);
+  }
+  return out;
+});
+
+async function assertNothingKept(page, roomId, texts, who) {
+  // A pending save (the reducer saves ~0.4 s after an event) must not write anything back.
+  await page.waitForTimeout(800);
+  const dump = await storageDump(page);
+  for (const t of texts) {
+    assert.deepEqual(dump.filter(([, k, v]) => k.includes(t) || v.includes(t)), [], `${who}: "${t}" is not kept in storage`);
+  }
+  assert.deepEqual(dump.filter(([, k, v]) => k.includes(roomId) || v.includes(roomId)), [], `${who}: nothing about the room is kept`);
+}
+
+test('a tab that left the room keeps nothing of the conversation (leave, removed, ended)', { timeout: 150000 }, async () => {
+  await within(145000, 'transcript storage', async () => {
+    const room = await createRoom(suite.base(), { title: 'Confidential', kind: 'group' });
+    const roomId = room.room_id;
+    const F = await open();
+    const L = await open(); // leaves with the button
+    const X = await open(); // is removed
+    const E = await open(); // stays until the end
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link);
+    await joinAsParticipant(L.page, suite.base(), room.join_link, 'Lee');
+    await joinAsParticipant(X.page, suite.base(), room.join_link, 'Xan');
+    await joinAsParticipant(E.page, suite.base(), room.join_link, 'Eve');
+    const texts = ['my patient died tonight', 'I keep replaying the code', 'the charge nurse said'];
+    await sendChat(L.page, texts[0]);
+    await sendChat(X.page, texts[1]);
+    await sendChat(F.page, texts[2]);
+    for (const { page } of [F, L, X, E]) await messageWithText(page, texts[2]).waitFor();
+    // While in the room the tab may keep what a reload needs (that is how it resumes).
+    await F.page.waitForTimeout(800);
+    assert.ok((await storageDump(E.page)).some(([, , v]) => v.includes(texts[0])), 'precondition: the room state is saved while in the room');
+
+    // 1. The Leave button.
+    await L.page.locator(tid('leave-button')).click();
+    await L.page.locator(tid('status-title')).filter({ hasText: 'You left' }).waitFor();
+    await assertNothingKept(L.page, roomId, texts, 'after Leave');
+
+    // 2. Removed by the facilitator.
+    await (await memberActions(F.page, 'Xan')).locator(tid('member-remove')).click();
+    await (await memberActions(F.page, 'Xan')).locator(tid('member-remove-confirm')).click();
+    await X.page.locator(tid('banner-removed')).waitFor();
+    await assertNothingKept(X.page, roomId, texts, 'after removal');
+
+    // 3. The session ends: the summary stays on screen, nothing of the chat in storage,
+    // for the participant and for the facilitator.
+    await F.page.locator(tid('end-session')).click();
+    await F.page.locator(tid('end-session-confirm')).click();
+    for (const [p, who] of [[E, 'participant after the end'], [F, 'facilitator after the end']]) {
+      await p.page.locator(tid('summary-panel')).waitFor();
+      await assertNothingKept(p.page, roomId, texts, who);
+    }
+    // The facilitator can still download the summary from the tab that shows it.
+    const [download] = await Promise.all([F.page.waitForEvent('download'), F.page.locator(tid('summary-download')).click()]);
+    assert.ok(await download.path());
+    await assertNothingKept(F.page, roomId, texts, 'facilitator after the download');
+    assertClean(F, L, X, E);
+  });
+});
+
+test('a facilitator who leaves keeps neither the key nor the conversation', { timeout: 60000 }, async () => {
+  await within(55000, 'facilitator leave', async () => {
+    const room = await createRoom(suite.base(), { title: 'Key hygiene', kind: 'group' });
+    const F = await open();
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link);
+    await sendChat(F.page, 'notes for the debrief');
+    await messageWithText(F.page, 'notes for the debrief').waitFor();
+    const key = new URL(room.facilitator_link, suite.base()).hash.replace(/^#key=/, '').split('&')[0];
+    assert.ok(key.length > 8, 'the facilitator link carries a key');
+    assert.ok((await storageDump(F.page)).some(([, , v]) => v.includes(key)), 'precondition: the key is kept while in the room');
+    await F.page.locator(tid('leave-button')).click();
+    await F.page.locator(tid('status-title')).filter({ hasText: 'You left' }).waitFor();
+    await assertNothingKept(F.page, room.room_id, ['notes for the debrief', key], 'facilitator after Leave');
+    assertClean(F);
   });
 });

@@ -170,7 +170,19 @@ export class RoomApp {
   }
 
   saveNow() {
-    if (this.state && (this.phase === 'in' || this.phase === 'ended')) store.setState(this.roomId, this.state);
+    // Only while in the room (a reload resumes from it); never after the tab is done with it.
+    if (this.state && this.phase === 'in') store.setState(this.roomId, this.state);
+  }
+
+  /**
+   * The tab is done with this room (left, removed, declined, ended, gone): nothing of it stays
+   * in storage, neither the conversation nor the key, name and resume token (issue 22 G). What
+   * is on screen stays until the page is left.
+   */
+  forgetRoom() {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    store.clear(this.roomId);
   }
 
   stopFor(phase) {

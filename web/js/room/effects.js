@@ -61,7 +61,7 @@ export function applyEffect(app, e) {
       clearBanner('warning');
       clearBanner('paused');
       app.stopFor('ended');
-      app.saveNow();
+      app.forgetRoom(); // the summary stays on screen; nothing of the room stays in storage
       T('summary-panel').scrollIntoView({ block: 'nearest' });
       break;
     case 'energizer':
