@@ -178,3 +178,59 @@ test('a facilitator who leaves keeps neither the key nor the conversation', { ti
     assertClean(F);
   });
 });
+
+// ------------------------------------------------------------------------------------ C.2
+
+test('role badges come from the role, never from a name', { timeout: 90000 }, async () => {
+  await within(85000, 'role badges', async () => {
+    const room = await createRoom(suite.base(), { title: 'Who is who', kind: 'group' });
+    const F = await open();
+    const S = await open();
+    const T2 = await open();
+    await joinAsFacilitator(F.page, suite.base(), room.facilitator_link, 'Dr Fac');
+    const fakes = [[S, 'Facilitator Sam'], [T2, '★ Facilitator']];
+    for (const [p, name] of fakes) {
+      await joinAsParticipant(p.page, suite.base(), room.join_link, name);
+      await sendChat(p.page, `hello from ${name}`);
+    }
+    await sendChat(F.page, 'hello from the real one');
+    for (const { page } of [F, S, T2]) {
+      await messageWithText(page, 'hello from the real one').waitFor();
+      for (const [, name] of fakes) await messageWithText(page, `hello from ${name}`).waitFor();
+      const row = (name) => page.locator(tid('member')).filter({ has: page.locator(tid('member-name'), { hasText: name, exact: true }) });
+
+      // The real facilitator: a badge element of its own, marked with the role, with an
+      // accessible label, outside the name.
+      const real = row('Dr Fac');
+      const badge = real.locator(tid('member-role'));
+      assert.equal(await badge.count(), 1);
+      assert.equal(await badge.getAttribute('data-role'), 'facilitator');
+      assert.equal(await badge.textContent(), 'Facilitator');
+      assert.equal(await real.locator(tid('member-name')).textContent(), 'Dr Fac');
+      assert.equal(await real.locator(`${tid('member-name')} [data-role]`).count(), 0);
+      assert.match(await real.ariaSnapshot(), /Dr Fac.*role: Facilitator/);
+      const realMsg = messageWithText(page, 'hello from the real one');
+      const msgBadge = realMsg.locator(tid('message-role'));
+      assert.equal(await msgBadge.count(), 1);
+      assert.equal(await msgBadge.getAttribute('data-role'), 'facilitator');
+      assert.equal(await msgBadge.textContent(), 'Facilitator');
+      assert.match(await realMsg.locator('.msg-head').ariaSnapshot(), /Dr Fac.*role: Facilitator/);
+
+      // Participants whose names say "Facilitator": no badge, no role mark, the name as text.
+      for (const [, name] of fakes) {
+        const r = row(name);
+        assert.equal(await r.count(), 1, name);
+        assert.equal(await r.locator('[data-role]:not(li)').count(), 0, `${name}: no role badge in the roster`);
+        assert.equal(await r.locator(tid('member-role')).count(), 0, name);
+        assert.equal(await r.getAttribute('data-role'), 'participant', name);
+        assert.doesNotMatch(await r.ariaSnapshot(), /role:/, `${name}: no role in the accessible text`);
+        const m = messageWithText(page, `hello from ${name}`);
+        assert.equal(await m.locator('[data-role]').count(), 0, `${name}: no role badge on the message`);
+        assert.equal(await m.locator(tid('message-role')).count(), 0, name);
+        assert.equal(await m.locator(tid('message-name')).textContent(), name);
+        assert.doesNotMatch(await m.locator('.msg-head').ariaSnapshot(), /role:/, name);
+      }
+    }
+    assertClean(F, S, T2);
+  });
+});
