@@ -234,3 +234,57 @@ test('role badges come from the role, never from a name', { timeout: 90000 }, as
     assertClean(F, S, T2);
   });
 });
+
+// ------------------------------------------------------------------------------------ B.4
+
+test('a refused chat message is explained next to the composer and kept in the box', { timeout: 90000 }, async () => {
+  await within(85000, 'refused chat', async () => {
+    const room = await createRoom(suite.base(), { title: 'Slow down', kind: 'group' });
+    const F = await open();
+    const P = await open();
+    const f = F.page;
+    const p = P.page;
+    await joinAsFacilitator(f, suite.base(), room.facilitator_link);
+    await joinAsParticipant(p, suite.base(), room.join_link, 'Pat');
+    const notice = p.locator(tid('composer-error'));
+    assert.equal(await notice.getAttribute('aria-live'), 'polite');
+    assert.equal((await notice.textContent()).trim(), '');
+
+    // Slow mode: the second message within 30 s is refused (rate limit).
+    const settings = f.locator('details[data-tool="settings"]');
+    if (!(await settings.evaluate((d) => d.open))) await settings.locator('> summary').click();
+    await f.locator(tid('slowmode-select')).selectOption('30');
+    await f.locator(tid('slowmode-apply')).click();
+    await p.locator(tid('composer-why')).filter({ hasText: 'Slow mode' }).waitFor();
+    await sendChat(p, 'first one');
+    await messageWithText(p, 'first one').waitFor();
+    await sendChat(p, 'a second one too soon');
+    await notice.filter({ hasText: /slow mode: wait \d+ more seconds/ }).waitFor();
+    assert.equal(await notice.isVisible(), true);
+    assert.equal(await p.locator(tid('chat-input')).inputValue(), 'a second one too soon', 'the refused text is back in the box');
+    // The notice sits with the composer, inside the conversation panel.
+    assert.equal(await p.locator(`section.chat ${tid('composer-error')}`).count(), 1);
+    assert.equal(await messageWithText(f, 'a second one too soon').count(), 0);
+
+    // Too long: the server's message, the text kept in full.
+    await f.locator(tid('slowmode-select')).selectOption('0');
+    await f.locator(tid('slowmode-apply')).click();
+    await p.locator(tid('composer-why')).waitFor({ state: 'detached' });
+    const long = 'x'.repeat(5000);
+    await p.evaluate((t) => {
+      const el = document.querySelector('[data-testid="chat-input"]');
+      el.removeAttribute('maxlength'); // as a paste into an older page could
+      el.value = t;
+    }, long);
+    await p.locator(tid('chat-send')).click();
+    await notice.filter({ hasText: /too long|at most|characters/i }).waitFor();
+    assert.equal(await p.locator(tid('chat-input')).inputValue(), long, 'the long text is back in the box');
+
+    // The next successful message clears the notice.
+    await sendChat(p, 'shorter now');
+    await messageWithText(f, 'shorter now').waitFor();
+    await p.waitForFunction(() => document.querySelector('[data-testid="composer-error"]').textContent.trim() === '');
+    assert.equal(await p.locator(tid('chat-input')).inputValue(), '');
+    assertClean(F, P);
+  });
+});

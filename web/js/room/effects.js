@@ -11,6 +11,7 @@ import { showWarning } from './render/clock.js';
 import { showSupportRequest, showOneOnOne } from './render/support.js';
 import { listEnergizers } from './controls/energizer.js';
 import { declineShare } from './controls/roster.js';
+import { chatPosted } from './controls/chat.js';
 import { onRemoved } from './lifecycle.js';
 
 export function applyEffect(app, e) {
@@ -18,6 +19,7 @@ export function applyEffect(app, e) {
   switch (e.kind) {
     case 'chat':
       syncMessages(app, e.message.from === st.me.member_id);
+      if (e.message.from === st.me.member_id) chatPosted(app, e.message);
       break;
     case 'reaction':
       updateReactions(app, e.message_id);

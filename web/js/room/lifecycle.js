@@ -6,23 +6,27 @@ import { store } from '../store.js';
 import { showView, setBanner, clearBanner, toast } from '../ui.js';
 import { showStatus } from './render/status.js';
 import { openRules } from './render/rules.js';
-import { restoreChat } from './controls/chat.js';
+import { chatRefused, chatMaybeRefused } from './controls/chat.js';
 
 export function onError(app, m) {
   const code = m.code;
   if (m.refused === 'join') return onJoinRefused(app, m);
+  if (code === 'removed') return onRemoved(app, m.message);
+  if (m.refused === 'chat') {
+    // Never silent: the reason next to the composer, the text kept (controls/chat.js).
+    chatRefused(app, m);
+    if (code === 'rules_not_accepted') openRules(app, 'join');
+    return;
+  }
+  if (!m.refused && chatMaybeRefused(app, m)) return;
   switch (code) {
-    case 'removed':
-      return onRemoved(app, m.message);
     case 'room_closed':
       if (app.state && !app.state.summary) toast('This session has ended.', { kind: 'error' });
       return;
     case 'rules_not_accepted':
-      restoreChat(app, m);
       openRules(app, 'join');
       return;
     default:
-      restoreChat(app, m);
       toast(m.message || 'That did not work.', { kind: 'error' });
   }
 }
