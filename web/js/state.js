@@ -53,6 +53,27 @@ export function needsRules(state) {
   return !m || m.accepted_rules !== state.rules.version;
 }
 
+/**
+ * A message's reactions (emoji → member ids) as an object without a prototype, holding only
+ * own entries whose value is a list: reaction names come from other people, and one named
+ * "toString", "__proto__" or "constructor" must be a reaction like any other, never a
+ * member of Object.prototype. Messages from a snapshot, an event or a saved state (JSON)
+ * arrive as ordinary objects and are converted on first use; the result still serialises
+ * to the same JSON.
+ */
+export function reactionsOf(msg) {
+  const r = msg.reactions;
+  if (r && typeof r === 'object' && Object.getPrototypeOf(r) === null) return r;
+  const clean = Object.create(null);
+  if (r && typeof r === 'object' && !Array.isArray(r)) {
+    for (const [emoji, who] of Object.entries(r)) {
+      if (Array.isArray(who)) clean[emoji] = who.filter((id) => typeof id === 'string');
+    }
+  }
+  msg.reactions = clean;
+  return clean;
+}
+
 function upsert(list, item, key = 'id') {
   const i = list.findIndex((x) => x[key] === item[key]);
   if (i >= 0) list[i] = item;
@@ -124,9 +145,9 @@ export function applyEvent(state, seq, ev) {
     }
     case 'reaction': {
       const msg = state.messages.find((m) => m.id === ev.message_id);
-      if (msg) {
-        const r = (msg.reactions = msg.reactions || {});
-        const who = (r[ev.emoji] = r[ev.emoji] || []);
+      if (msg && typeof ev.emoji === 'string') {
+        const r = reactionsOf(msg);
+        const who = r[ev.emoji] || (r[ev.emoji] = []);
         const i = who.indexOf(ev.member_id);
         if (ev.on && i < 0) who.push(ev.member_id);
         if (!ev.on && i >= 0) who.splice(i, 1);

@@ -1,6 +1,11 @@
 // Per-tab persistence (sessionStorage): the facilitator key, the display
 // name, the resume credentials and the last rendered room state, so that a
 // reconnect or a page reload resumes exactly where the tab was.
+//
+// Only while the tab is in the room: the saved state holds the conversation,
+// so once the tab is done with the room (Leave, removed, declined, the session
+// ended, the room is gone) `clear` drops everything about it (issue 22 G).
+// Nothing is ever written to localStorage.
 
 const P = 'huddle.';
 
@@ -33,9 +38,13 @@ export const store = {
   /** The room state (snapshot + applied events) and its seq/epoch. */
   state: (room) => get('state.' + room),
   setState: (room, s) => set('state.' + room, s),
-  /** Forget everything about this room's membership (left, removed, declined). */
+  /** Forget this membership but not who I am (a refused resume: join afresh, same name and key). */
   forget(room) {
     set('resume.' + room, null);
     set('state.' + room, null);
+  },
+  /** Forget everything about this room: the tab left it for good (left, removed, declined, ended). */
+  clear(room) {
+    for (const k of ['key.', 'name.', 'resume.', 'state.']) set(k + room, null);
   },
 };

@@ -62,10 +62,10 @@ test('reactions toggle per member', () => {
   applyEvent(s, 11, chat('m1', 11));
   applyEvent(s, 12, { kind: 'reaction', message_id: 'm1', emoji: '👍', member_id: 'p', on: true });
   applyEvent(s, 13, { kind: 'reaction', message_id: 'm1', emoji: '👍', member_id: 'f', on: true });
-  assert.deepEqual(s.messages[0].reactions, { '👍': ['p', 'f'] });
+  assert.deepEqual({ ...s.messages[0].reactions }, { '👍': ['p', 'f'] });
   applyEvent(s, 14, { kind: 'reaction', message_id: 'm1', emoji: '👍', member_id: 'p', on: false });
   applyEvent(s, 15, { kind: 'reaction', message_id: 'm1', emoji: '👍', member_id: 'f', on: false });
-  assert.deepEqual(s.messages[0].reactions, {});
+  assert.deepEqual({ ...s.messages[0].reactions }, {});
 });
 
 test('timers: cancelled and expired ones leave the list', () => {
@@ -122,4 +122,53 @@ test('unknown event kinds are ignored', () => {
   const r = applyEvent(s, 11, { kind: 'from_the_future', x: 1 });
   assert.equal(r.dirty.size, 0);
   assert.equal(r.effects.length, 0);
+});
+
+// Issue 22 F.4: reaction names come from other people (through the server). Names that are
+// also Object.prototype members must neither throw nor reach the prototype, and reactions
+// that arrive later still count normally.
+test('reactions named like Object.prototype members are plain reactions', () => {
+  const names = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'];
+  const s = fromSnapshot(snapshot(), you);
+  applyEvent(s, 11, chat('m1', 11));
+  let seq = 12;
+  for (const e of names) {
+    const r = applyEvent(s, seq++, { kind: 'reaction', message_id: 'm1', emoji: e, member_id: 'p', on: true });
+    assert.deepEqual(r.effects, [{ kind: 'reaction', message_id: 'm1' }], e);
+  }
+  const reactions = s.messages[0].reactions;
+  for (const e of names) {
+    assert.ok(Object.prototype.hasOwnProperty.call(reactions, e), `${e} is an own entry`);
+    assert.deepEqual([...reactions[e]], ['p'], e);
+  }
+  // Nothing leaked onto the prototype of ordinary objects.
+  assert.equal({}.p, undefined);
+  assert.equal(typeof {}.toString, 'function');
+  assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  // A normal reaction afterwards, and taking the odd ones back.
+  applyEvent(s, seq++, { kind: 'reaction', message_id: 'm1', emoji: '👍', member_id: 'f', on: true });
+  assert.deepEqual([...reactions['👍']], ['f']);
+  for (const e of names) applyEvent(s, seq++, { kind: 'reaction', message_id: 'm1', emoji: e, member_id: 'p', on: false });
+  assert.deepEqual(Object.keys(s.messages[0].reactions), ['👍']);
+  // The state still survives the sessionStorage round trip.
+  const again = JSON.parse(JSON.stringify(s));
+  assert.deepEqual(again.messages[0].reactions, { '👍': ['f'] });
+});
+
+test('reactions from a snapshot or a saved state are own entries only', () => {
+  const snap = snapshot();
+  // JSON.parse makes "__proto__" an own property; "toString" is absent (inherited only).
+  snap.messages = [JSON.parse('{"id":"m1","seq":5,"from":"f","name":"Fac","text":"hi","ts":1,"reactions":{"__proto__":["f"],"👍":["f"]}}')];
+  const s = fromSnapshot(snap, you);
+  applyEvent(s, 11, { kind: 'reaction', message_id: 'm1', emoji: 'toString', member_id: 'p', on: true });
+  applyEvent(s, 12, { kind: 'reaction', message_id: 'm1', emoji: '__proto__', member_id: 'p', on: true });
+  applyEvent(s, 13, { kind: 'reaction', message_id: 'm1', emoji: '👍', member_id: 'p', on: true });
+  const r = s.messages[0].reactions;
+  assert.deepEqual([...r.__proto__], ['f', 'p']);
+  assert.deepEqual([...r.toString], ['p']);
+  assert.deepEqual([...r['👍']], ['f', 'p']);
+  // A reaction list that is not a list (a confused server) is replaced, not trusted.
+  s.messages[0].reactions = JSON.parse('{"💡":"nope","🙏":{"length":3}}');
+  applyEvent(s, 14, { kind: 'reaction', message_id: 'm1', emoji: '💡', member_id: 'p', on: true });
+  assert.deepEqual([...s.messages[0].reactions['💡']], ['p']);
 });

@@ -151,7 +151,7 @@ test('facilitator tools, each seen from the room', { timeout: 240000 }, async ()
     await a.locator(tid('composer-why')).filter({ hasText: 'Slow mode' }).waitFor();
     // Alex posted less than 30 s ago: the next message is refused, and kept.
     await sendChat(a, 'too soon in slow mode');
-    await a.locator(tid('toast-error')).filter({ hasText: /slow mode/i }).waitFor();
+    await a.locator(tid('composer-error')).filter({ hasText: /slow mode/i }).waitFor();
     assert.equal(await a.locator(tid('chat-input')).inputValue(), 'too soon in slow mode', 'refused text is given back');
     assert.equal(await messageWithText(f, 'too soon in slow mode').count(), 0);
     await a.locator(tid('chat-input')).fill('');

@@ -76,7 +76,7 @@ export class RoomApp {
     this.openDetails = new Set(); // roster action menus the user opened
     this.confirmRemove = null; // member id awaiting remove confirmation
     this.editingHighlight = null;
-    this.lastChat = null; // text of the last chat sent (restored if refused)
+    this.pendingChats = []; // texts of chat frames sent and not yet posted or refused (controls/chat.js)
     this.distressPending = false;
     this.warnLevel = 0; // 5 or 1 once that session warning was shown
     this.energizerLib = null; // the facilitator's energizer library, once listed
@@ -170,7 +170,19 @@ export class RoomApp {
   }
 
   saveNow() {
-    if (this.state && (this.phase === 'in' || this.phase === 'ended')) store.setState(this.roomId, this.state);
+    // Only while in the room (a reload resumes from it); never after the tab is done with it.
+    if (this.state && this.phase === 'in') store.setState(this.roomId, this.state);
+  }
+
+  /**
+   * The tab is done with this room (left, removed, declined, ended, gone): nothing of it stays
+   * in storage, neither the conversation nor the key, name and resume token (issue 22 G). What
+   * is on screen stays until the page is left.
+   */
+  forgetRoom() {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    store.clear(this.roomId);
   }
 
   stopFor(phase) {
@@ -218,6 +230,7 @@ export class RoomApp {
   onWelcome(m) {
     const hadState = !!this.state && this.phase !== 'waiting' && this.phase !== 'lobby';
     this.state = fromSnapshot(m.room, m.you);
+    this.pendingChats = []; // a new connection: nothing in flight (unposted text is still in the box)
     this.offset = m.server_time - Date.now();
     store.setResume(this.roomId, { member_id: m.you.member_id, token: m.you.resume_token });
     store.setName(this.roomId, this.name);
@@ -241,6 +254,7 @@ export class RoomApp {
   }
 
   onResumed(m) {
+    this.pendingChats = []; // a new connection: nothing in flight (unposted text is still in the box)
     store.setResume(this.roomId, { member_id: m.you.member_id, token: m.you.resume_token });
     this.offset = m.server_time - Date.now();
     this.conn.joined();

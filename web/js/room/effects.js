@@ -11,6 +11,7 @@ import { showWarning } from './render/clock.js';
 import { showSupportRequest, showOneOnOne } from './render/support.js';
 import { listEnergizers } from './controls/energizer.js';
 import { declineShare } from './controls/roster.js';
+import { chatPosted } from './controls/chat.js';
 import { onRemoved } from './lifecycle.js';
 
 export function applyEffect(app, e) {
@@ -18,6 +19,7 @@ export function applyEffect(app, e) {
   switch (e.kind) {
     case 'chat':
       syncMessages(app, e.message.from === st.me.member_id);
+      if (e.message.from === st.me.member_id) chatPosted(app, e.message);
       break;
     case 'reaction':
       updateReactions(app, e.message_id);
@@ -61,7 +63,7 @@ export function applyEffect(app, e) {
       clearBanner('warning');
       clearBanner('paused');
       app.stopFor('ended');
-      app.saveNow();
+      app.forgetRoom(); // the summary stays on screen; nothing of the room stays in storage
       T('summary-panel').scrollIntoView({ block: 'nearest' });
       break;
     case 'energizer':

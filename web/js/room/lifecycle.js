@@ -6,23 +6,27 @@ import { store } from '../store.js';
 import { showView, setBanner, clearBanner, toast } from '../ui.js';
 import { showStatus } from './render/status.js';
 import { openRules } from './render/rules.js';
-import { restoreChat } from './controls/chat.js';
+import { chatRefused, chatMaybeRefused } from './controls/chat.js';
 
 export function onError(app, m) {
   const code = m.code;
   if (m.refused === 'join') return onJoinRefused(app, m);
+  if (code === 'removed') return onRemoved(app, m.message);
+  if (m.refused === 'chat') {
+    // Never silent: the reason next to the composer, the text kept (controls/chat.js).
+    chatRefused(app, m);
+    if (code === 'rules_not_accepted') openRules(app, 'join');
+    return;
+  }
+  if (!m.refused && chatMaybeRefused(app, m)) return;
   switch (code) {
-    case 'removed':
-      return onRemoved(app, m.message);
     case 'room_closed':
       if (app.state && !app.state.summary) toast('This session has ended.', { kind: 'error' });
       return;
     case 'rules_not_accepted':
-      restoreChat(app, m);
       openRules(app, 'join');
       return;
     default:
-      restoreChat(app, m);
       toast(m.message || 'That did not work.', { kind: 'error' });
   }
 }
@@ -39,21 +43,21 @@ function onJoinRefused(app, m) {
       app.conn.restart();
       return;
     case 'room_not_found':
-      store.forget(app.roomId);
+      app.forgetRoom();
       app.stopFor('error');
       return showStatus('We could not find this session', 'The link may be mistyped, or the session is over.', home);
     case 'room_closed':
       app.stopFor('ended');
+      app.forgetRoom();
       if (app.state && app.state.summary) {
         app.renderAll();
         showView('room');
         return;
       }
-      store.forget(app.roomId);
       return showStatus('This session has ended', 'Thank you for taking part. Take care of yourself.', home);
     case 'removed':
-      store.forget(app.roomId);
       app.stopFor('removed');
+      app.forgetRoom();
       return showStatus('You cannot rejoin this session', m.message || 'A facilitator removed you from this session.', home);
     case 'forbidden':
       if (app.phase === 'waiting') return onDeclined(app, m.message);
@@ -89,14 +93,14 @@ function retryJoin(app) {
 }
 
 function onDeclined(app, message) {
-  store.forget(app.roomId);
   app.stopFor('declined');
+  app.forgetRoom();
   showStatus('You were not admitted', message || 'The facilitator could not admit you to this session.', { home: true });
 }
 
 export function onRemoved(app, message) {
-  store.forget(app.roomId);
   app.stopFor('removed');
+  app.forgetRoom();
   setBanner('removed', message || 'A facilitator removed you from this session.', 'danger', [{ label: 'Back to start', href: '/', testid: 'removed-home' }]);
   app.renderAll();
 }

@@ -2,14 +2,13 @@
 // extends it or ends it behind a confirmation.
 
 import { byTestId as T, show } from '../../dom.js';
-import { store } from '../../store.js';
 import { showStatus } from '../render/status.js';
 import { on } from './on.js';
 
 export function leave(app) {
   app.send({ type: 'leave' });
-  store.forget(app.roomId);
   app.stopFor('left');
+  app.forgetRoom();
   showStatus('You left the session', 'Thank you for being here. Take care of yourself.', { home: true });
 }
 

@@ -2,8 +2,9 @@
 // ones), with reactions and each message's menu (highlight, park, delete).
 
 import { h, byTestId as T, replaceChildren, formatClock } from '../../dom.js';
-import { member } from '../../state.js';
-import { ROLE_LABEL, TAG_LABEL } from '../labels.js';
+import { member, reactionsOf, isFac } from '../../state.js';
+import { TAG_LABEL } from '../labels.js';
+import { roleBadge } from './role.js';
 import { react, deleteMessage } from '../controls/chat.js';
 import { highlightMessage } from '../controls/highlights.js';
 import { parkMessage } from '../controls/parking.js';
@@ -56,10 +57,10 @@ function messageItem(app, m) {
   const author = member(st, m.from);
   const role = author ? author.role : null;
   const mine = m.from === st.me.member_id;
-  const li = h('li', { class: `msg${mine ? ' mine' : ''}${role && role !== 'participant' ? ' by-fac' : ''}`, testid: 'message', dataset: { key: 'm:' + m.id, id: m.id, from: m.from } },
+  const li = h('li', { class: `msg${mine ? ' mine' : ''}${isFac(role) ? ' by-fac' : ''}`, testid: 'message', dataset: { key: 'm:' + m.id, id: m.id, from: m.from } },
     h('div', { class: 'msg-head' },
-      h('span', { class: 'msg-name', testid: 'message-name' }, m.name),
-      role && role !== 'participant' ? h('span', { class: 'badge role' }, ROLE_LABEL[role]) : null,
+      h('span', { class: 'msg-name', testid: 'message-name', dir: 'auto' }, m.name),
+      roleBadge(role, 'message-role'),
       h('time', { class: 'msg-time', datetime: new Date(m.ts).toISOString() }, formatClock(m.ts))),
     h('p', { class: 'msg-text', testid: 'message-text' }, m.text),
     h('div', { class: 'msg-reactions', testid: 'message-reactions' }),
@@ -85,7 +86,7 @@ function messageItem(app, m) {
 
 function fillReactions(app, host, m) {
   const st = app.state;
-  const reactions = m.reactions || {};
+  const reactions = reactionsOf(m); // no prototype: "toString" is a reaction, not a method
   const emojis = REACTIONS.map(([e]) => e);
   for (const e of Object.keys(reactions)) if (!emojis.includes(e)) emojis.push(e);
   const nodes = emojis.map((e) => {

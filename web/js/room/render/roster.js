@@ -2,7 +2,7 @@
 // menus are open and which removal awaits confirmation is kept on the app across re-renders).
 
 import { h, byTestId as T, replaceChildren } from '../../dom.js';
-import { ROLE_LABEL } from '../labels.js';
+import { roleBadge } from './role.js';
 import { callOn, lowerHand } from '../controls/hands.js';
 import {
   togglePersonalMute, inviteToShare, mute, unmute, promote, demote, handOver, askRemove, cancelRemove, removeMember,
@@ -24,9 +24,10 @@ function memberItem(app, m, fac) {
   const pmuted = st.personallyMuted.includes(m.id);
   const li = h('li', { class: `member ${m.online ? 'online' : 'away'}`, testid: 'member', dataset: { memberId: m.id, role: m.role } },
     h('span', { class: 'presence-dot', 'aria-hidden': 'true' }),
-    h('span', { class: 'member-name', testid: 'member-name' }, m.name),
+    // dir=auto isolates the name: bidi control characters in it cannot reorder the badges.
+    h('span', { class: 'member-name', testid: 'member-name', dir: 'auto' }, m.name),
     me ? h('span', { class: 'badge you' }, 'you') : null,
-    m.role !== 'participant' ? h('span', { class: 'badge role', testid: 'member-role' }, ROLE_LABEL[m.role]) : null,
+    roleBadge(m.role, 'member-role'),
     h('span', { class: 'presence', testid: 'member-presence' }, m.online ? 'online' : 'away'),
     hand ? h('span', { class: 'badge hand', testid: 'member-hand', title: 'Hand raised' }, '✋ hand up') : null,
     m.muted ? h('span', { class: 'badge muted', testid: 'member-muted' }, 'muted') : null,
