@@ -26,6 +26,10 @@
 //!   actor.rs            one task per hosted room: commands, timers, batches
 //!   local.rs            this instance's sessions per room; local fan-out
 //! room/               the pure room model: state, rules, events (no I/O)
+//!   mod.rs              Room::handle, a short dispatch; state.rs: Room and its types
+//!   commands/<topic>.rs one `impl Room` block per topic (chat, moderation, timers, …)
+//!   tests/<topic>.rs    the model's unit tests, by the same topics
+//!   summary.rs, library.rs  the Markdown summary; energizers, rules, crisis lines
 //! broker/mod.rs       traits Broker and BrokerEvents; what crosses: RoomCmd, Delivery, FrameText, RoomMeta
 //!   memory.rs           everything in this process (the default)
 //!   redis/mod.rs        several instances through Redis: connections, pushes, submit
@@ -72,8 +76,10 @@
 //!
 //! # Adding a client command
 //!
-//! Protocol type (`protocol/`) → its handling in the room model (`room/`)
-//! with its tests → the web client. The session forwards every message but
+//! Protocol type and its README example (`protocol/`) → a method in
+//! `room/commands/<topic>.rs`, one dispatch line in `Room::handle`, its tests
+//! in `room/tests/<topic>.rs` → a control in `web/js/room/controls/` and a
+//! view in `web/js/room/render/`, with a Chromium test. The session forwards every message but
 //! `ping` and `join` to the room as is; nothing here needs to change.
 
 pub mod broker;
