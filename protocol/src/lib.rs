@@ -878,6 +878,10 @@ pub enum ErrorCode {
     NotFound,
     Forbidden,
     InvalidName,
+    /// A display name too like one already in the room (case, spacing, look-alike letters).
+    NameTaken,
+    /// A text field holds control or bidi-override characters (`message` names the field).
+    InvalidText,
     Invalid,
     RulesNotAccepted,
     Muted,
@@ -909,6 +913,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::InvalidText => "invalid_text",
             ErrorCode::Invalid => "invalid",
             ErrorCode::RulesNotAccepted => "rules_not_accepted",
             ErrorCode::Muted => "muted",
@@ -1124,6 +1130,8 @@ mod tests {
             ErrorCode::BinaryNotSupported,
             ErrorCode::Internal,
             ErrorCode::BadResume,
+            ErrorCode::NameTaken,
+            ErrorCode::InvalidText,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }

@@ -35,8 +35,10 @@ pub enum RoomError {
     NameEmpty,
     #[error("display name is longer than {max} characters")]
     NameTooLong { max: usize },
-    #[error("display name has control characters")]
+    #[error("display name has control or bidi-override characters")]
     NameControlChars,
+    #[error("someone here already goes by that name (or one that looks the same); please choose another")]
+    NameTaken,
 
     // -- text fields --
     /// `what`: the field, as the message names it ("message", "note", …).
@@ -44,6 +46,9 @@ pub enum RoomError {
     Empty { what: &'static str },
     #[error("{what} is longer than {max} characters")]
     TooLong { what: &'static str, max: usize },
+    /// `field`: the field, as the message names it ("message", "title", …).
+    #[error("{field} has control or bidi-override characters")]
+    InvalidText { field: &'static str },
 
     // -- who may act, and when --
     #[error("this session has ended")]
@@ -182,6 +187,8 @@ impl RoomError {
             RoomError::NameEmpty | RoomError::NameTooLong { .. } | RoomError::NameControlChars => {
                 ErrorCode::InvalidName
             }
+            RoomError::NameTaken => ErrorCode::NameTaken,
+            RoomError::InvalidText { .. } => ErrorCode::InvalidText,
             RoomError::TooLong { .. } => ErrorCode::TooLarge,
             RoomError::SessionEnded => ErrorCode::RoomClosed,
             RoomError::Paused => ErrorCode::Paused,

@@ -13,6 +13,8 @@
 //!   `reply`, …), and [`Room::handle`], a short dispatch.
 //! * `commands/<topic>.rs`: one `impl Room` block per topic (chat, moderation,
 //!   timers, …) with that topic's commands and the helpers only it uses.
+//! * `text.rs`: the one check of free text (control and bidi-override
+//!   characters) every text field goes through, and display-name keys.
 //! * `tests/<topic>.rs`: the unit tests, by the same topics; the shared harness
 //!   is in `tests/mod.rs`.
 //!
@@ -36,6 +38,7 @@ mod commands;
 pub mod library;
 mod state;
 pub mod summary;
+pub mod text;
 
 pub use state::{Audience, ConnId, Control, Effect, JoinCtx, Limits, Out, Room};
 
@@ -67,7 +70,8 @@ pub fn secret_matches(secret: &str, hash: &str) -> bool {
     h.len() == hash.len() && bool::from(h.as_bytes().ct_eq(hash.as_bytes()))
 }
 
-/// Trim a display name and check it: 1..=max chars, no control characters.
+/// Trim a display name and check it: 1..=max chars, no control or
+/// bidi-override characters ([`text::check`]; refused as `invalid_name`).
 pub fn clean_name(name: &str, max: usize) -> Result<String, RoomError> {
     let n = name.trim();
     if n.is_empty() {
@@ -76,19 +80,37 @@ pub fn clean_name(name: &str, max: usize) -> Result<String, RoomError> {
     if n.chars().count() > max {
         return Err(RoomError::NameTooLong { max });
     }
-    if n.chars().any(|c| c.is_control()) {
+    if text::check("display name", n).is_err() {
         return Err(RoomError::NameControlChars);
     }
     Ok(n.to_string())
 }
 
-fn clean_text(text: &str, max: usize, what: &'static str) -> Result<String, RoomError> {
+/// Whether a free-text field may hold line breaks (and tabs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// Trim a free-text field and check it: not empty, at most `max` chars, and
+/// no control or bidi-override characters ([`text::check`] / [`text::check_lines`]).
+fn clean_text(
+    text: &str,
+    max: usize,
+    what: &'static str,
+    lines: Lines,
+) -> Result<String, RoomError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(RoomError::Empty { what });
     }
     if t.chars().count() > max {
         return Err(RoomError::TooLong { what, max });
+    }
+    match lines {
+        Lines::One => text::check(what, t)?,
+        Lines::Many => text::check_lines(what, t)?,
     }
     Ok(t.to_string())
 }
@@ -98,9 +120,10 @@ fn clean_optional(
     text: Option<String>,
     max: usize,
     what: &'static str,
+    lines: Lines,
 ) -> Result<Option<String>, RoomError> {
     match text {
-        Some(t) if !t.trim().is_empty() => clean_text(&t, max, what).map(Some),
+        Some(t) if !t.trim().is_empty() => clean_text(&t, max, what, lines).map(Some),
         _ => Ok(None),
     }
 }

@@ -6,7 +6,7 @@ impl Room {
     /// `chat`: post a message; members who personally muted the sender do not get it.
     pub(in crate::room) fn chat(&mut self, i: usize, text: &str, now: Millis) -> R {
         self.can_post(i, now, true)?;
-        let text = clean_text(text, self.limits.max_text, "message")?;
+        let text = clean_text(text, self.limits.max_text, "message", Lines::Many)?;
         let m = &mut self.members[i];
         m.last_post = Some(now);
         m.messages += 1;
@@ -100,7 +100,7 @@ impl Room {
 
     /// `pin`: set (or, blank, clear) the pinned text.
     pub(in crate::room) fn pin(&mut self, text: Option<String>, now: Millis) -> R {
-        self.info.pinned = clean_optional(text, 500, "pinned text")?;
+        self.info.pinned = clean_optional(text, 500, "pinned text", Lines::One)?;
         self.room_updated(now);
         Ok(())
     }

@@ -25,7 +25,7 @@ impl Room {
                 };
                 m.text.chars().take(500).collect()
             }
-            (None, Some(t)) => clean_text(&t, 500, "parking-lot item")?,
+            (None, Some(t)) => clean_text(&t, 500, "parking-lot item", Lines::One)?,
             (None, None) => return Err(RoomError::MessageOrText),
         };
         if self.parking.len() >= 100 {

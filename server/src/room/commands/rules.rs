@@ -20,7 +20,7 @@ impl Room {
         }
         let rules = rules
             .iter()
-            .map(|r| clean_text(r, 300, "ground rule"))
+            .map(|r| clean_text(r, 300, "ground rule", Lines::One))
             .collect::<Result<Vec<_>, _>>()?;
         self.rules = GroundRules {
             version: self.rules.version + 1,
@@ -45,7 +45,7 @@ impl Room {
 
     /// `set_welcome`: set (or, blank, clear) the welcome text.
     pub(in crate::room) fn set_welcome(&mut self, text: Option<String>, now: Millis) -> R {
-        self.info.welcome_message = clean_optional(text, 1000, "welcome")?;
+        self.info.welcome_message = clean_optional(text, 1000, "welcome", Lines::Many)?;
         self.room_updated(now);
         Ok(())
     }

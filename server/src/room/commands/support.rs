@@ -11,7 +11,7 @@ impl Room {
         note: Option<String>,
         now: Millis,
     ) -> R {
-        let note = clean_optional(note, 500, "note")?;
+        let note = clean_optional(note, 500, "note", Lines::Many)?;
         self.support_request(i, note, false, now);
         Ok(())
     }

@@ -18,6 +18,7 @@ mod resume;
 mod schedule;
 mod support;
 mod takeover;
+mod text;
 mod timers;
 mod unmoderated;
 mod waiting;
