@@ -23,6 +23,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Milliseconds since the Unix epoch (UTC).
 pub type Millis = u64;
 
+/// The reactions a member may put on a message ([`ClientMsg::React`]); the
+/// server refuses any other `emoji` with `invalid`. (A bare U+2764 heart is
+/// taken as the heart of this set.)
+pub const REACTION_EMOJI: &[&str] = &["👍", "❤️", "🙏", "💡", "🤝"];
+
 // ---------------------------------------------------------------------------
 // Shared value types
 // ---------------------------------------------------------------------------

@@ -67,10 +67,8 @@ pub enum RoomError {
     // -- chat --
     #[error("no such message")]
     NoSuchMessage,
-    #[error("reaction must be 1 to 8 characters")]
+    #[error("reaction must be one of 👍 ❤️ 🙏 💡 🤝")]
     BadReaction,
-    #[error("too many different reactions")]
-    TooManyReactions,
 
     // -- ground rules --
     #[error("those are not the current ground rules; read them again")]
@@ -216,7 +214,6 @@ impl RoomError {
             | RoomError::NobodyWaiting => ErrorCode::NotFound,
             RoomError::Empty { .. }
             | RoomError::BadReaction
-            | RoomError::TooManyReactions
             | RoomError::StaleRules
             | RoomError::RuleCount
             | RoomError::TooManyTimers

@@ -300,7 +300,7 @@ fn seq_is_strictly_increasing_across_all_output() {
         "c2",
         ClientMsg::React {
             message_id: msg.clone(),
-            emoji: "+1".into(),
+            emoji: "👍".into(),
         },
     ));
     all.extend(fx.ok(

@@ -156,7 +156,7 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         chat("hi"),
         ClientMsg::React {
             message_id: msg.clone(),
-            emoji: "+1".into(),
+            emoji: "👍".into(),
         },
         ClientMsg::AcceptRules { version: 1 },
         ClientMsg::RaiseHand,
