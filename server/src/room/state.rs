@@ -3,6 +3,7 @@
 //! Fields and internal types are `pub(super)`: every file of the room model
 //! (`room/**`) works on them; nothing outside `room/` can.
 
+use super::text::NameKey;
 use super::{hash_secret, library, new_id};
 use huddle_protocol::*;
 use serde::{Deserialize, Serialize};
@@ -112,6 +113,9 @@ pub struct JoinCtx {
 pub(super) struct MemberRec {
     pub(super) id: String,
     pub(super) name: String,
+    /// What the name is compared by (unset in state stored before: computed then).
+    #[serde(default)]
+    pub(super) name_key: NameKey,
     pub(super) role: Role,
     pub(super) creator: bool,
     pub(super) conn: Option<ConnId>,
@@ -154,6 +158,8 @@ pub(super) enum PendingWhy {
 pub(super) struct Pending {
     pub(super) member_id: String,
     pub(super) name: String,
+    #[serde(default)]
+    pub(super) name_key: NameKey,
     pub(super) conn: ConnId,
     pub(super) instance: String,
     pub(super) role: Role,

@@ -1,4 +1,5 @@
-//! Free text typed by people: the one check every text field goes through.
+//! Free text typed by people: the one check every text field goes through, and
+//! the keys that tell whether two display names look the same.
 //!
 //! # What is refused
 //!
@@ -18,6 +19,7 @@
 //! `invalid_name` refusal ([`super::clean_name`]).
 
 use crate::error::RoomError;
+use unicode_normalization::UnicodeNormalization;
 
 /// Whether `c` is refused in a free-text field (`multiline`: line feeds and
 /// tabs are allowed).
@@ -58,4 +60,38 @@ fn check_with(field: &'static str, text: &str, multiline: bool) -> Result<(), Ro
 /// stored state) into another field.
 pub fn strip_refused(text: &str) -> String {
     text.chars().filter(|c| !is_refused(*c, true)).collect()
+}
+
+/// What a display name is compared by. Two names collide when either key is
+/// equal ([`NameKey::collides`]): they differ only by case, spacing (any white
+/// space, anywhere), compatibility forms (NFKC: full-width letters, ligatures,
+/// super/subscripts...) or Unicode confusables (the UTS #39 skeleton, which
+/// also ignores invisible default-ignorable characters).
+///
+/// Two keys because case and confusables interact: lower-casing first makes
+/// "Ian" and "ian" equal, confusable-mapping first makes "Il" (capital i) and
+/// "ll" equal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct NameKey(String, String);
+
+impl NameKey {
+    pub fn of(name: &str) -> NameKey {
+        let base: String = name.nfkc().filter(|c| !c.is_whitespace()).collect();
+        let lower_first = skeleton(&base.to_lowercase()).to_lowercase();
+        let skeleton_first = skeleton(&skeleton(&base).to_lowercase());
+        NameKey(lower_first, skeleton_first)
+    }
+
+    pub fn collides(&self, other: &NameKey) -> bool {
+        self.0 == other.0 || self.1 == other.1
+    }
+
+    /// Unset (state stored before keys were kept): compute it from the name.
+    pub fn is_unset(&self) -> bool {
+        self.0.is_empty() && self.1.is_empty()
+    }
+}
+
+fn skeleton(s: &str) -> String {
+    unicode_security::confusable_detection::skeleton(s).collect()
 }

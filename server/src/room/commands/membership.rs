@@ -1,6 +1,7 @@
 //! Membership: join (fresh, lobby, waiting room, resume), the welcome and snapshot,
 //! ping, leave, disconnect, a lost instance, and removing a member from the roster.
 
+use crate::room::text::NameKey;
 use crate::room::*;
 use std::collections::BTreeSet;
 
@@ -84,6 +85,10 @@ impl Room {
                 return Err(RoomError::Full);
             }
         }
+        let name_key = NameKey::of(&name);
+        if self.name_taken(&name_key) {
+            return Err(RoomError::NameTaken);
+        }
         let member_id = new_id();
         let why = if fac {
             None
@@ -97,6 +102,7 @@ impl Room {
         let p = Pending {
             member_id,
             name,
+            name_key,
             conn: ctx.conn.clone(),
             instance: ctx.instance.clone(),
             role,
@@ -189,12 +195,27 @@ impl Room {
 
     // ----- helpers -----
 
+    /// Whether someone in the room (or waiting to enter) has a name that looks
+    /// like this one (see [`NameKey`]).
+    fn name_taken(&self, key: &NameKey) -> bool {
+        let of = |k: &NameKey, name: &str| {
+            if k.is_unset() {
+                NameKey::of(name).collides(key)
+            } else {
+                k.collides(key)
+            }
+        };
+        self.members.iter().any(|m| of(&m.name_key, &m.name))
+            || self.pending.iter().any(|p| of(&p.name_key, &p.name))
+    }
+
     pub(in crate::room) fn admit_pending(&mut self, p: Pending, now: Millis) {
         let token = new_secret();
         let fac = p.role.is_facilitator();
         let rec = MemberRec {
             id: p.member_id,
             name: p.name,
+            name_key: p.name_key,
             role: p.role,
             creator: p.role == Role::Facilitator,
             conn: Some(p.conn),

@@ -278,8 +278,8 @@ fn disconnected_members_are_dropped_after_the_grace() {
         .unwrap();
     assert!(back.online && back.accepted_rules == 1);
     fx.post("c1b", "I'm back");
-    // A join without resume is a new member.
-    let other = fx.add("c9", "Member c1");
+    // A join without resume is a new member (under a name of its own).
+    let other = fx.add("c9", "Member c9");
     assert_ne!(other, c1);
 }
 
