@@ -129,6 +129,10 @@ pub(super) struct MemberRec {
     pub(super) messages: u32,
     pub(super) disconnected_at: Option<Millis>,
     pub(super) personal_mutes: BTreeSet<String>,
+    /// In `departed` only: dropped because the grace period ran out (its token
+    /// then brings the person back as a new member, not as this one).
+    #[serde(default)]
+    pub(super) grace_expired: bool,
 }
 
 impl MemberRec {
@@ -193,8 +197,9 @@ pub struct Room {
     pub(super) removed_tokens: BTreeSet<String>,
     pub(super) removed_addrs: BTreeSet<String>,
     pub(super) removed_members: BTreeSet<String>,
-    /// Members who dropped out (grace over, or their instance died): they may
-    /// still resume with their token and come back as themselves.
+    /// Members who dropped out: those whose instance died may resume with their
+    /// token and come back as themselves; those whose grace period ran out
+    /// (`grace_expired`) come back as a new member (new id, no ghost).
     #[serde(default)]
     pub(super) departed: VecDeque<MemberRec>,
     pub(super) messages: VecDeque<ChatMessage>,

@@ -27,6 +27,7 @@ impl Room {
         if self.info.status == RoomStatus::Closed {
             return Err(RoomError::SessionEnded);
         }
+        let mut expired = None;
         if let Some(r) = resume {
             if self.removed_tokens.contains(&hash_secret(&r.token)) {
                 return Err(RoomError::Removed);
@@ -45,20 +46,33 @@ impl Room {
                 if !secret_matches(&r.token, &self.departed[d].token_hash) {
                     return Err(RoomError::BadResume);
                 }
-                // Back as themselves: into the roster again, then the missed events.
-                let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
-                rec.conn = None;
-                rec.disconnected_at = None;
-                let member = rec.view();
-                self.members.push(rec);
-                self.emit(Audience::All, Event::MemberJoined { member }, now);
-                let i = self.members.len() - 1;
-                self.resume(i, ctx, r, now);
-                return Ok(());
+                if self.departed[d].grace_expired {
+                    // Gone for good after the grace period: a new member (new
+                    // id), joining like anyone; the old token is then used up.
+                    expired = Some(d);
+                } else {
+                    // Back as themselves (their instance died): into the roster
+                    // again, shown online, then the missed events.
+                    let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
+                    rec.conn = None;
+                    rec.disconnected_at = None;
+                    let mut member = rec.view();
+                    member.online = true;
+                    self.members.push(rec);
+                    self.emit(Audience::All, Event::MemberJoined { member }, now);
+                    let i = self.members.len() - 1;
+                    self.resume(i, ctx, r, now);
+                    return Ok(());
+                }
             }
             // Unknown member (left long ago, or history lost): join afresh below.
         }
-        let name = clean_name(name, self.limits.max_name)?;
+        // A blank name in a resume that comes back as a new member: the old name.
+        let name = match expired {
+            Some(d) if name.trim().is_empty() => self.departed[d].name.clone(),
+            _ => name.to_string(),
+        };
+        let name = clean_name(&name, self.limits.max_name)?;
         let role = match facilitator_key {
             Some(k) if self.facilitator_key_matches(k) => Role::Facilitator,
             Some(_) => return Err(RoomError::BadFacilitatorKey),
@@ -88,6 +102,9 @@ impl Room {
         let name_key = NameKey::of(&name);
         if self.name_taken(&name_key) {
             return Err(RoomError::NameTaken);
+        }
+        if let Some(d) = expired {
+            self.departed.remove(d);
         }
         let member_id = new_id();
         let why = if fac {
@@ -229,6 +246,7 @@ impl Room {
             messages: 0,
             disconnected_at: None,
             personal_mutes: BTreeSet::new(),
+            grace_expired: false,
         };
         let member = rec.view();
         self.members.push(rec);

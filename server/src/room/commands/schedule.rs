@@ -116,6 +116,8 @@ impl Room {
             .collect();
         for id in gone {
             if let Some(i) = self.idx(&id) {
+                // Their token will bring them back as a new member.
+                self.members[i].grace_expired = true;
                 self.remove_member(i, LeaveReason::Disconnected, now);
             }
         }
