@@ -122,8 +122,16 @@ pub struct Member {
     pub muted: bool,
     /// The version of the ground rules this member accepted (0 = none).
     pub accepted_rules: u32,
-    /// True for the room's creator (cannot be demoted).
+    /// True for a member who joined with the facilitator key (cleared when the
+    /// lead demotes them, or rotates the key).
     pub creator: bool,
+    /// True for the lead facilitator (see [`RoomSnapshot::lead_id`]); left out when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lead: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A chat message. `text` is user input: clients must render it as text, never HTML.
@@ -311,6 +319,13 @@ pub struct RoomSnapshot {
     pub seq: u64,
     /// The history epoch: changes when history was lost (see [`Resume`]).
     pub epoch: String,
+    /// The lead facilitator: the first member who joined with the facilitator
+    /// key (or was handed the lead). Only the lead may demote or remove another
+    /// facilitator and rotate the key; nobody can demote or remove the lead.
+    /// `None` while the seat is vacant (the lead left for good): the next member
+    /// to join with the key takes it.
+    #[serde(default)]
+    pub lead_id: Option<String>,
 }
 
 /// Who you are in the room (sent in [`ServerMsg::Welcome`]).
@@ -543,6 +558,10 @@ pub enum ClientMsg {
         minutes: u32,
     },
     EndSession,
+    /// The lead facilitator only: replace the facilitator key. The new key comes
+    /// back in a `facilitator_key` reply; the old one no longer joins; every other
+    /// member holding the facilitator role becomes a participant.
+    RotateKey,
 }
 
 impl ClientMsg {
@@ -605,6 +624,7 @@ impl ClientMsg {
             ClientMsg::Airtime => "airtime",
             ClientMsg::ExtendSession { .. } => "extend_session",
             ClientMsg::EndSession => "end_session",
+            ClientMsg::RotateKey => "rotate_key",
         }
     }
 
@@ -648,6 +668,7 @@ impl ClientMsg {
                 | ClientMsg::Airtime
                 | ClientMsg::ExtendSession { .. }
                 | ClientMsg::EndSession
+                | ClientMsg::RotateKey
         )
     }
 }
@@ -712,6 +733,11 @@ pub enum ServerMsg {
     Notice {
         code: String,
         message: String,
+    },
+    /// Reply to `rotate_key`, to the lead only: the new facilitator key (the
+    /// server keeps only its hash; it is never in a room event).
+    FacilitatorKey {
+        facilitator_key: String,
     },
     /// A command was refused. The connection stays usable.
     Error {
@@ -859,6 +885,11 @@ pub enum Event {
     RoomNotice {
         code: String,
         message: String,
+    },
+    /// The lead rotated the facilitator key (the key is not in this event): the
+    /// old key no longer joins, and these members no longer facilitate.
+    KeyRotated {
+        demoted: Vec<String>,
     },
 }
 
@@ -1025,6 +1056,7 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "airtime",
     "extend_session",
     "end_session",
+    "rotate_key",
 ];
 
 // ---------------------------------------------------------------------------

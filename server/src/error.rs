@@ -145,8 +145,10 @@ pub enum RoomError {
     SlowModeRange,
     #[error("already facilitating")]
     AlreadyFacilitating,
-    #[error("the room's facilitator cannot be demoted")]
+    #[error("the lead facilitator cannot be demoted")]
     CannotDemoteFacilitator,
+    #[error("only the lead facilitator can do that")]
+    LeadOnly,
     #[error("not a co-facilitator")]
     NotCoFacilitator,
     #[error("only the facilitator can hand over")]
@@ -199,6 +201,7 @@ impl RoomError {
             | RoomError::ParkingFacilitatorsOnly
             | RoomError::CannotModerate
             | RoomError::CannotDemoteFacilitator
+            | RoomError::LeadOnly
             | RoomError::HandOverFacilitatorOnly
             | RoomError::Declined => ErrorCode::Forbidden,
             RoomError::NoSuchMessage

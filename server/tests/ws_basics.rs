@@ -417,6 +417,7 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
         ClientMsg::Airtime,
         ClientMsg::ExtendSession { minutes: 10 },
         ClientMsg::EndSession,
+        ClientMsg::RotateKey,
     ]
 }
 

@@ -295,7 +295,7 @@ impl Room {
             .position(|m| m.conn.as_deref() == Some(conn))
     }
     fn member_updated(&mut self, i: usize, now: Millis) {
-        let member = self.members[i].view();
+        let member = self.members[i].view(self.lead.as_deref());
         self.emit(Audience::All, Event::MemberUpdated { member }, now);
     }
     fn room_updated(&mut self, now: Millis) {
@@ -389,13 +389,13 @@ impl Room {
             ClientMsg::InviteToShare { member_id } => self.invite_to_share(i, member_id, now),
             ClientMsg::DeclineShare { invite_id } => self.decline_share(i, invite_id, now),
             // commands/moderation.rs
-            ClientMsg::Mute { member_id } => self.set_muted(role, &member_id, true, now),
-            ClientMsg::Unmute { member_id } => self.set_muted(role, &member_id, false, now),
+            ClientMsg::Mute { member_id } => self.set_muted(i, &member_id, true, now),
+            ClientMsg::Unmute { member_id } => self.set_muted(i, &member_id, false, now),
             ClientMsg::Remove { member_id } => self.remove(i, member_id, now),
             ClientMsg::SlowMode { secs } => self.slow_mode(secs, now),
             ClientMsg::Lock { locked } => self.lock(locked, now),
             ClientMsg::Promote { member_id } => self.promote(member_id, now),
-            ClientMsg::Demote { member_id } => self.demote(member_id, now),
+            ClientMsg::Demote { member_id } => self.demote(i, member_id, now),
             ClientMsg::HandOver { member_id } => self.hand_over(i, member_id, now),
             ClientMsg::PersonalMute { member_id } => self.personal_mute(i, member_id, now),
             ClientMsg::PersonalUnmute { member_id } => self.personal_unmute(i, member_id, now),
@@ -410,6 +410,8 @@ impl Room {
             // commands/schedule.rs
             ClientMsg::ExtendSession { minutes } => self.extend_session(minutes, now),
             ClientMsg::EndSession => self.end_session(now),
+            // commands/lead.rs
+            ClientMsg::RotateKey => self.rotate_key(i, conn, now),
             // commands/airtime.rs
             ClientMsg::Airtime => self.airtime(conn, now),
         }

@@ -139,7 +139,8 @@ impl MemberRec {
     pub(super) fn online(&self) -> bool {
         self.conn.is_some()
     }
-    pub(super) fn view(&self) -> Member {
+    /// How the roster shows this member (`lead`: the room's lead facilitator).
+    pub(super) fn view(&self, lead: Option<&str>) -> Member {
         Member {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -148,6 +149,7 @@ impl MemberRec {
             muted: self.muted,
             accepted_rules: self.accepted_rules,
             creator: self.creator,
+            lead: lead == Some(self.id.as_str()),
         }
     }
 }
@@ -224,6 +226,13 @@ pub struct Room {
     /// Since when no facilitator has been online (None while one is).
     pub(super) unmoderated_since: Option<Millis>,
     pub(super) summary: Option<Summary>,
+    /// The lead facilitator's member id (see `commands/lead.rs`).
+    #[serde(default)]
+    pub(super) lead: Option<String>,
+    /// The co-facilitator who took over while no facilitator was online: made a
+    /// co-facilitator again when the lead is back.
+    #[serde(default)]
+    pub(super) takeover: Option<String>,
     #[serde(skip)]
     pub(super) out: Vec<Out>,
     #[serde(skip)]
@@ -296,6 +305,8 @@ impl Room {
             warned: Vec::new(),
             unmoderated_since: Some(now),
             summary: None,
+            lead: None,
+            takeover: None,
             out: Vec::new(),
             effects: Vec::new(),
         }

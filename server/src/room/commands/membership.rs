@@ -56,7 +56,7 @@ impl Room {
                     let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
                     rec.conn = None;
                     rec.disconnected_at = None;
-                    let mut member = rec.view();
+                    let mut member = rec.view(self.lead.as_deref());
                     member.online = true;
                     self.members.push(rec);
                     self.emit(Audience::All, Event::MemberJoined { member }, now);
@@ -248,11 +248,20 @@ impl Room {
             personal_mutes: BTreeSet::new(),
             grace_expired: false,
         };
-        let member = rec.view();
+        // The first member to join with the key (or the next, once the seat is
+        // vacant) is the lead.
+        let lead = p.role == Role::Facilitator && self.lead_seat_vacant();
+        if lead {
+            self.lead = Some(rec.id.clone());
+        }
+        let member = rec.view(self.lead.as_deref());
         self.members.push(rec);
         self.emit(Audience::All, Event::MemberJoined { member }, now);
         let i = self.members.len() - 1;
         self.welcome(i, token, false, now);
+        if lead {
+            self.lead_is_back(now);
+        }
         if fac {
             self.facilitator_present(now);
         }
@@ -312,6 +321,9 @@ impl Room {
         if was_offline {
             self.member_updated(i, now);
         }
+        if self.is_lead(&member) {
+            self.lead_is_back(now);
+        }
         if self.members[i].role.is_facilitator() {
             self.facilitator_present(now);
         }
@@ -351,7 +363,11 @@ impl Room {
         RoomSnapshot {
             info: self.info.clone(),
             rules: self.rules.clone(),
-            roster: self.members.iter().map(MemberRec::view).collect(),
+            roster: self
+                .members
+                .iter()
+                .map(|m| m.view(self.lead.as_deref()))
+                .collect(),
             messages: self
                 .messages
                 .iter()
@@ -378,12 +394,22 @@ impl Room {
             personally_muted: muted,
             seq: self.seq,
             epoch: self.epoch.clone(),
+            lead_id: self.lead.clone().filter(|l| self.idx(l).is_some()),
         }
     }
 
     pub(in crate::room) fn remove_member(&mut self, i: usize, reason: LeaveReason, now: Millis) {
         let m = self.members.remove(i);
         self.hands.retain(|h| h != &m.id);
+        // Gone for good (not a lost instance, whose members may resume as
+        // themselves): the lead's seat is vacant, a takeover is over.
+        let may_return = reason == LeaveReason::Disconnected && !m.grace_expired;
+        if !may_return && self.is_lead(&m.id) {
+            self.lead = None;
+        }
+        if self.takeover.as_deref() == Some(m.id.as_str()) {
+            self.takeover = None;
+        }
         if let Some(conn) = m.conn.clone() {
             if reason == LeaveReason::Removed {
                 // Tell them, then close.

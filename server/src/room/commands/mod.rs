@@ -9,6 +9,7 @@ mod energizers;
 mod energy;
 mod hands;
 mod highlights;
+mod lead;
 mod membership;
 mod moderation;
 mod parking;

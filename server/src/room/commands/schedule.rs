@@ -217,6 +217,7 @@ impl Room {
         }
         if let Some(i) = online_co {
             self.members[i].role = Role::Facilitator;
+            self.takeover = Some(self.members[i].id.clone());
             self.member_updated(i, now);
             let name = self.members[i].name.clone();
             self.emit(
