@@ -94,6 +94,10 @@ pub struct RoomInfo {
     pub members_can_park: bool,
     pub pinned: Option<String>,
     pub welcome_message: Option<String>,
+    /// Whether newcomers may read the messages sent before they arrived (off by
+    /// default): they get them after accepting the ground rules.
+    #[serde(default)]
+    pub share_history: bool,
 }
 
 /// Public room information, as served by `GET /api/rooms` and `GET /api/rooms/{id}`.
@@ -299,7 +303,10 @@ pub struct RoomSnapshot {
     pub info: RoomInfo,
     pub rules: GroundRules,
     pub roster: Vec<Member>,
-    /// Recent messages, oldest first (bounded; the transcript lives only for the session).
+    /// The latest messages you may read, oldest first: at most the last 200,
+    /// within a byte budget (the transcript lives only for the session). A
+    /// newcomer gets none from before they arrived unless the room shares
+    /// earlier messages, and then only after accepting the ground rules.
     pub messages: Vec<ChatMessage>,
     pub timers: Vec<Timer>,
     pub energizer: Option<EnergizerRun>,
@@ -326,6 +333,10 @@ pub struct RoomSnapshot {
     /// to join with the key takes it.
     #[serde(default)]
     pub lead_id: Option<String>,
+    /// There are older messages you may read, not carried here: ask for them
+    /// with `history_before` and this `before_seq`. `None`: nothing older.
+    #[serde(default)]
+    pub next_before_seq: Option<u64>,
 }
 
 /// Who you are in the room (sent in [`ServerMsg::Welcome`]).
@@ -434,6 +445,12 @@ pub enum ClientMsg {
     },
     /// Ask for the built-in energizer library (answered by `energizers`).
     ListEnergizers,
+    /// Ask for the messages before `before_seq` that you may read, newest
+    /// first up to `limit` (1 to 200) within the byte budget; answered by `history`.
+    HistoryBefore {
+        before_seq: u64,
+        limit: u32,
+    },
 
     // -- facilitators only --
     SetGroundRules {
@@ -562,6 +579,11 @@ pub enum ClientMsg {
     /// back in a `facilitator_key` reply; the old one no longer joins; every other
     /// member holding the facilitator role becomes a participant.
     RotateKey,
+    /// Share (or stop sharing) the messages sent before a newcomer arrived with
+    /// them, once they accept the ground rules (off by default).
+    SetShareHistory {
+        enabled: bool,
+    },
 }
 
 impl ClientMsg {
@@ -588,6 +610,7 @@ impl ClientMsg {
             ClientMsg::PersonalUnmute { .. } => "personal_unmute",
             ClientMsg::Park { .. } => "park",
             ClientMsg::ListEnergizers => "list_energizers",
+            ClientMsg::HistoryBefore { .. } => "history_before",
             ClientMsg::SetGroundRules { .. } => "set_ground_rules",
             ClientMsg::ShowGroundRules => "show_ground_rules",
             ClientMsg::SetWelcome { .. } => "set_welcome",
@@ -625,6 +648,7 @@ impl ClientMsg {
             ClientMsg::ExtendSession { .. } => "extend_session",
             ClientMsg::EndSession => "end_session",
             ClientMsg::RotateKey => "rotate_key",
+            ClientMsg::SetShareHistory { .. } => "set_share_history",
         }
     }
 
@@ -669,6 +693,7 @@ impl ClientMsg {
                 | ClientMsg::ExtendSession { .. }
                 | ClientMsg::EndSession
                 | ClientMsg::RotateKey
+                | ClientMsg::SetShareHistory { .. }
         )
     }
 }
@@ -733,6 +758,14 @@ pub enum ServerMsg {
     Notice {
         code: String,
         message: String,
+    },
+    /// Earlier messages you may read, oldest first: the reply to
+    /// `history_before`, and what a newcomer gets on accepting the ground rules
+    /// when the room shares earlier messages. `next_before_seq` as in
+    /// [`RoomSnapshot::next_before_seq`].
+    History {
+        messages: Vec<ChatMessage>,
+        next_before_seq: Option<u64>,
     },
     /// Reply to `rotate_key`, to the lead only: the new facilitator key (the
     /// server keeps only its hash; it is never in a room event).
@@ -1020,6 +1053,7 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "personal_unmute",
     "park",
     "list_energizers",
+    "history_before",
     "set_ground_rules",
     "show_ground_rules",
     "set_welcome",
@@ -1057,6 +1091,7 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "extend_session",
     "end_session",
     "rotate_key",
+    "set_share_history",
 ];
 
 // ---------------------------------------------------------------------------

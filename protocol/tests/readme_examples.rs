@@ -22,6 +22,7 @@ const SERVER_TYPES: &[&str] = &[
     "crisis",
     "pong",
     "notice",
+    "history",
     "facilitator_key",
     "error",
 ];
@@ -75,6 +76,7 @@ fn server_type(m: &ServerMsg) -> &'static str {
         ServerMsg::Crisis { .. } => "crisis",
         ServerMsg::Pong { .. } => "pong",
         ServerMsg::Notice { .. } => "notice",
+        ServerMsg::History { .. } => "history",
         ServerMsg::FacilitatorKey { .. } => "facilitator_key",
         ServerMsg::Error { .. } => "error",
     }

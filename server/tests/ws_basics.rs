@@ -340,6 +340,10 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
             text: Some("x".into()),
         },
         ClientMsg::ListEnergizers,
+        ClientMsg::HistoryBefore {
+            before_seq: 1,
+            limit: 1,
+        },
         // -- facilitators only --
         ClientMsg::SetGroundRules {
             rules: vec!["Be kind".into()],
@@ -418,6 +422,7 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
         ClientMsg::ExtendSession { minutes: 10 },
         ClientMsg::EndSession,
         ClientMsg::RotateKey,
+        ClientMsg::SetShareHistory { enabled: true },
     ]
 }
 

@@ -48,6 +48,15 @@ use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy};
 
 type R = Result<(), RoomError>;
 
+/// The largest frame the room produces because of messages, in bytes of JSON:
+/// a `welcome`'s messages shrink to fit it, and a `history` page never exceeds
+/// it. (Chat events carry one message of at most `max_text` characters.)
+pub const MAX_ROOM_FRAME_BYTES: usize = 256 * 1024;
+
+/// How many bytes of JSON messages a `welcome` or a `history` page carries at
+/// most (a single larger message is sent alone, up to [`MAX_ROOM_FRAME_BYTES`]).
+pub const HISTORY_BUDGET_BYTES: usize = 64 * 1024;
+
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
@@ -113,6 +122,17 @@ fn clean_text(
         Lines::Many => text::check_lines(what, t)?,
     }
     Ok(t.to_string())
+}
+
+/// The first 500 characters of a message's text, for a highlight or a
+/// parking-lot item, without the characters text fields refuse (a message kept
+/// since before those checks may hold them).
+fn quote(text: &str, what: &'static str) -> Result<String, RoomError> {
+    let t: String = text::strip_refused(text).trim().chars().take(500).collect();
+    if t.trim().is_empty() {
+        return Err(RoomError::Empty { what });
+    }
+    Ok(t)
 }
 
 /// An optional text: blank means none; otherwise checked like [`clean_text`].
@@ -412,6 +432,11 @@ impl Room {
             ClientMsg::EndSession => self.end_session(now),
             // commands/lead.rs
             ClientMsg::RotateKey => self.rotate_key(i, conn, now),
+            // commands/history.rs
+            ClientMsg::HistoryBefore { before_seq, limit } => {
+                self.history_before(i, conn, before_seq, limit)
+            }
+            ClientMsg::SetShareHistory { enabled } => self.set_share_history(enabled, now),
             // commands/airtime.rs
             ClientMsg::Airtime => self.airtime(conn, now),
         }

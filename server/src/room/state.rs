@@ -125,6 +125,10 @@ pub(super) struct MemberRec {
     pub(super) token_hash: String,
     pub(super) addr_hash: Option<String>,
     pub(super) joined_at: Millis,
+    /// The room's seq just before this member arrived: messages after it are
+    /// theirs to read (0 in state stored before: everything).
+    #[serde(default)]
+    pub(super) sees_from: u64,
     pub(super) last_post: Option<Millis>,
     pub(super) messages: u32,
     pub(super) disconnected_at: Option<Millis>,
@@ -272,6 +276,7 @@ impl Room {
                 members_can_park: false,
                 pinned: None,
                 welcome_message: None,
+                share_history: false,
             },
             facilitator_key_hash: hash_secret(facilitator_key),
             limits,

@@ -20,7 +20,7 @@ impl Room {
                     Some(t) if !t.trim().is_empty() => {
                         clean_text(&t, 500, "highlight", Lines::Many)?
                     }
-                    _ => m.text.chars().take(500).collect(),
+                    _ => quote(&m.text, "highlight")?,
                 }
             }
             (None, Some(t)) => clean_text(&t, 500, "highlight", Lines::Many)?,

@@ -1,6 +1,7 @@
 //! Membership: join (fresh, lobby, waiting room, resume), the welcome and snapshot,
 //! ping, leave, disconnect, a lost instance, and removing a member from the roster.
 
+use crate::room::commands::history::{json_len, FRAME_SLACK};
 use crate::room::text::NameKey;
 use crate::room::*;
 use std::collections::BTreeSet;
@@ -242,6 +243,7 @@ impl Room {
             token_hash: hash_secret(&token),
             addr_hash: p.addr_hash,
             joined_at: now,
+            sees_from: self.seq,
             last_post: None,
             messages: 0,
             disconnected_at: None,
@@ -296,6 +298,7 @@ impl Room {
                 .history
                 .iter()
                 .filter(|h| h.seq > r.last_seq && h.audience.includes(&member))
+                .filter(|h| !self.hidden_from(i, &h.msg))
                 .map(|h| h.msg.clone())
                 .collect();
             for msg in missed {
@@ -354,13 +357,16 @@ impl Room {
         );
     }
 
+    /// The snapshot a member's `welcome` carries: the messages they may read,
+    /// newest first within [`HISTORY_BUDGET_BYTES`] and what the rest of the
+    /// welcome leaves of [`MAX_ROOM_FRAME_BYTES`].
     pub(in crate::room) fn snapshot_for(&self, member: &str) -> RoomSnapshot {
-        let me = self.members.iter().find(|m| m.id == member);
-        let fac = me.is_some_and(|m| m.role.is_facilitator());
+        let me = self.idx(member);
+        let fac = me.is_some_and(|i| self.members[i].role.is_facilitator());
         let muted: Vec<String> = me
-            .map(|m| m.personal_mutes.iter().cloned().collect())
+            .map(|i| self.members[i].personal_mutes.iter().cloned().collect())
             .unwrap_or_default();
-        RoomSnapshot {
+        let mut snap = RoomSnapshot {
             info: self.info.clone(),
             rules: self.rules.clone(),
             roster: self
@@ -368,12 +374,7 @@ impl Room {
                 .iter()
                 .map(|m| m.view(self.lead.as_deref()))
                 .collect(),
-            messages: self
-                .messages
-                .iter()
-                .filter(|m| !muted.contains(&m.from))
-                .cloned()
-                .collect(),
+            messages: Vec::new(),
             timers: self.timers.clone(),
             energizer: self.energizer.clone(),
             highlights: self.highlights.clone(),
@@ -395,7 +396,17 @@ impl Room {
             seq: self.seq,
             epoch: self.epoch.clone(),
             lead_id: self.lead.clone().filter(|l| self.idx(l).is_some()),
+            next_before_seq: None,
+        };
+        if let Some(i) = me {
+            let cap = MAX_ROOM_FRAME_BYTES.saturating_sub(json_len(&snap) + FRAME_SLACK);
+            let budget = HISTORY_BUDGET_BYTES.min(cap);
+            let limit = self.limits.recent_messages;
+            let (messages, next) = self.page(i, u64::MAX, limit, budget, cap);
+            snap.messages = messages;
+            snap.next_before_seq = next;
         }
+        snap
     }
 
     pub(in crate::room) fn remove_member(&mut self, i: usize, reason: LeaveReason, now: Millis) {

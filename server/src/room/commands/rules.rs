@@ -3,13 +3,19 @@
 use crate::room::*;
 
 impl Room {
-    /// `accept_rules`: the member accepts this version of the ground rules.
+    /// `accept_rules`: the member accepts this version of the ground rules (the
+    /// first time, the room's earlier messages follow if it shares them).
     pub(in crate::room) fn accept_rules(&mut self, i: usize, version: u32, now: Millis) -> R {
         if version != self.rules.version {
             return Err(RoomError::StaleRules);
         }
+        let first = self.members[i].accepted_rules == 0;
         self.members[i].accepted_rules = version;
         self.member_updated(i, now);
+        // Earlier messages (if the room shares them) come after the rules.
+        if first {
+            self.share_earlier_messages(i);
+        }
         Ok(())
     }
 

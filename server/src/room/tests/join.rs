@@ -259,8 +259,11 @@ fn welcome_carries_the_full_snapshot() {
     );
     assert_eq!(snap.roster[3], *member);
     assert_eq!(member.accepted_rules, 0);
-    assert_eq!(snap.messages.len(), 1);
-    assert_eq!(snap.messages[0].text, "hello everyone");
+    // Issue 22 B.1: a newcomer gets no message sent before they arrived
+    // ("hello everyone" was); see tests/history.rs.
+    assert!(snap.messages.is_empty());
+    assert_eq!(snap.next_before_seq, None);
+    assert_eq!(fx.snapshot("c1").messages[0].text, "hello everyone");
     assert_eq!(snap.hands, vec![fx.id("c2")]);
     assert_eq!(snap.crisis_resources, library::default_crisis_resources());
     assert!(snap.waiting.is_empty() && snap.support_requests.is_empty());

@@ -10,6 +10,7 @@ mod energizers;
 mod energy;
 mod hands;
 mod highlights;
+mod history;
 mod join;
 mod lead;
 mod moderation;

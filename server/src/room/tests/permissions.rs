@@ -24,6 +24,7 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::PersonalUnmute { .. }
         | ClientMsg::Park { .. }
         | ClientMsg::ListEnergizers
+        | ClientMsg::HistoryBefore { .. }
         | ClientMsg::SetGroundRules { .. }
         | ClientMsg::ShowGroundRules
         | ClientMsg::SetWelcome { .. }
@@ -60,7 +61,8 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::Airtime
         | ClientMsg::ExtendSession { .. }
         | ClientMsg::EndSession
-        | ClientMsg::RotateKey => {}
+        | ClientMsg::RotateKey
+        | ClientMsg::SetShareHistory { .. } => {}
     }
 }
 
@@ -190,6 +192,10 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
             text: None,
         },
         ClientMsg::ListEnergizers,
+        ClientMsg::HistoryBefore {
+            before_seq: u64::MAX,
+            limit: 50,
+        },
         // -- facilitators only --
         ClientMsg::SetGroundRules {
             rules: vec!["Be kind".into()],
@@ -270,6 +276,7 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         ClientMsg::ExtendSession { minutes: 10 },
         ClientMsg::EndSession,
         ClientMsg::RotateKey,
+        ClientMsg::SetShareHistory { enabled: true },
     ];
     samples.iter().for_each(variant_is_sampled);
     (fx, samples)
@@ -291,7 +298,7 @@ fn the_samples_cover_every_client_message() {
         .map(ClientMsg::type_name)
         .collect();
     assert_eq!(fac, KNOWN_CLIENT_TYPES[first..].to_vec());
-    assert_eq!(fac.len(), 37);
+    assert_eq!(fac.len(), 38);
 }
 
 #[test]
@@ -302,7 +309,7 @@ fn participants_are_refused_every_facilitator_command_without_side_effects() {
         fx.refuse("c1", m, ErrorCode::Forbidden);
         n += 1;
     }
-    assert_eq!(n, 37);
+    assert_eq!(n, 38);
 }
 
 #[test]
@@ -341,5 +348,5 @@ fn facilitators_may_send_every_facilitator_command() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 37);
+    assert_eq!(checked, 38);
 }
