@@ -17,7 +17,8 @@ pub struct Limits {
     pub max_text: usize,
     pub max_name: usize,
     pub max_members: u32,
-    /// How many recent messages a welcome carries.
+    /// How many recent messages the room keeps (a welcome carries at most
+    /// these, within [`super::HISTORY_BUDGET_BYTES`]; older ones page back).
     pub recent_messages: usize,
     /// How many events are kept for resume.
     pub history: usize,
