@@ -65,8 +65,13 @@ impl Room {
         };
         let cap = MAX_ROOM_FRAME_BYTES - FRAME_SLACK;
         let limit = self.limits.recent_messages;
-        let (messages, next_before_seq) =
-            self.page(i, m.sees_from + 1, limit, HISTORY_BUDGET_BYTES, cap);
+        let (messages, next_before_seq) = self.page(
+            i,
+            m.sees_from.saturating_add(1),
+            limit,
+            HISTORY_BUDGET_BYTES,
+            cap,
+        );
         if messages.is_empty() && next_before_seq.is_none() {
             return;
         }
