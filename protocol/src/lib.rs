@@ -23,6 +23,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Milliseconds since the Unix epoch (UTC).
 pub type Millis = u64;
 
+/// The reactions a member may put on a message ([`ClientMsg::React`]); the
+/// server refuses any other `emoji` with `invalid`. (A bare U+2764 heart is
+/// taken as the heart of this set.)
+pub const REACTION_EMOJI: &[&str] = &["👍", "❤️", "🙏", "💡", "🤝"];
+
 // ---------------------------------------------------------------------------
 // Shared value types
 // ---------------------------------------------------------------------------
@@ -89,6 +94,10 @@ pub struct RoomInfo {
     pub members_can_park: bool,
     pub pinned: Option<String>,
     pub welcome_message: Option<String>,
+    /// Whether newcomers may read the messages sent before they arrived (off by
+    /// default): they get them after accepting the ground rules.
+    #[serde(default)]
+    pub share_history: bool,
 }
 
 /// Public room information, as served by `GET /api/rooms` and `GET /api/rooms/{id}`.
@@ -117,8 +126,16 @@ pub struct Member {
     pub muted: bool,
     /// The version of the ground rules this member accepted (0 = none).
     pub accepted_rules: u32,
-    /// True for the room's creator (cannot be demoted).
+    /// True for a member who joined with the facilitator key (cleared when the
+    /// lead demotes them, or rotates the key).
     pub creator: bool,
+    /// True for the lead facilitator (see [`RoomSnapshot::lead_id`]); left out when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lead: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A chat message. `text` is user input: clients must render it as text, never HTML.
@@ -286,7 +303,10 @@ pub struct RoomSnapshot {
     pub info: RoomInfo,
     pub rules: GroundRules,
     pub roster: Vec<Member>,
-    /// Recent messages, oldest first (bounded; the transcript lives only for the session).
+    /// The latest messages you may read, oldest first: at most the last 200,
+    /// within a byte budget (the transcript lives only for the session). A
+    /// newcomer gets none from before they arrived unless the room shares
+    /// earlier messages, and then only after accepting the ground rules.
     pub messages: Vec<ChatMessage>,
     pub timers: Vec<Timer>,
     pub energizer: Option<EnergizerRun>,
@@ -306,6 +326,17 @@ pub struct RoomSnapshot {
     pub seq: u64,
     /// The history epoch: changes when history was lost (see [`Resume`]).
     pub epoch: String,
+    /// The lead facilitator: the first member who joined with the facilitator
+    /// key (or was handed the lead). Only the lead may demote or remove another
+    /// facilitator and rotate the key; nobody can demote or remove the lead.
+    /// `None` while the seat is vacant (the lead left for good): the next member
+    /// to join with the key takes it.
+    #[serde(default)]
+    pub lead_id: Option<String>,
+    /// There are older messages you may read, not carried here: ask for them
+    /// with `history_before` and this `before_seq`. `None`: nothing older.
+    #[serde(default)]
+    pub next_before_seq: Option<u64>,
 }
 
 /// Who you are in the room (sent in [`ServerMsg::Welcome`]).
@@ -414,6 +445,12 @@ pub enum ClientMsg {
     },
     /// Ask for the built-in energizer library (answered by `energizers`).
     ListEnergizers,
+    /// Ask for the messages before `before_seq` that you may read, newest
+    /// first up to `limit` (1 to 200) within the byte budget; answered by `history`.
+    HistoryBefore {
+        before_seq: u64,
+        limit: u32,
+    },
 
     // -- facilitators only --
     SetGroundRules {
@@ -538,6 +575,15 @@ pub enum ClientMsg {
         minutes: u32,
     },
     EndSession,
+    /// The lead facilitator only: replace the facilitator key. The new key comes
+    /// back in a `facilitator_key` reply; the old one no longer joins; every other
+    /// member holding the facilitator role becomes a participant.
+    RotateKey,
+    /// Share (or stop sharing) the messages sent before a newcomer arrived with
+    /// them, once they accept the ground rules (off by default).
+    SetShareHistory {
+        enabled: bool,
+    },
 }
 
 impl ClientMsg {
@@ -564,6 +610,7 @@ impl ClientMsg {
             ClientMsg::PersonalUnmute { .. } => "personal_unmute",
             ClientMsg::Park { .. } => "park",
             ClientMsg::ListEnergizers => "list_energizers",
+            ClientMsg::HistoryBefore { .. } => "history_before",
             ClientMsg::SetGroundRules { .. } => "set_ground_rules",
             ClientMsg::ShowGroundRules => "show_ground_rules",
             ClientMsg::SetWelcome { .. } => "set_welcome",
@@ -600,6 +647,8 @@ impl ClientMsg {
             ClientMsg::Airtime => "airtime",
             ClientMsg::ExtendSession { .. } => "extend_session",
             ClientMsg::EndSession => "end_session",
+            ClientMsg::RotateKey => "rotate_key",
+            ClientMsg::SetShareHistory { .. } => "set_share_history",
         }
     }
 
@@ -643,6 +692,8 @@ impl ClientMsg {
                 | ClientMsg::Airtime
                 | ClientMsg::ExtendSession { .. }
                 | ClientMsg::EndSession
+                | ClientMsg::RotateKey
+                | ClientMsg::SetShareHistory { .. }
         )
     }
 }
@@ -707,6 +758,19 @@ pub enum ServerMsg {
     Notice {
         code: String,
         message: String,
+    },
+    /// Earlier messages you may read, oldest first: the reply to
+    /// `history_before`, and what a newcomer gets on accepting the ground rules
+    /// when the room shares earlier messages. `next_before_seq` as in
+    /// [`RoomSnapshot::next_before_seq`].
+    History {
+        messages: Vec<ChatMessage>,
+        next_before_seq: Option<u64>,
+    },
+    /// Reply to `rotate_key`, to the lead only: the new facilitator key (the
+    /// server keeps only its hash; it is never in a room event).
+    FacilitatorKey {
+        facilitator_key: String,
     },
     /// A command was refused. The connection stays usable.
     Error {
@@ -855,6 +919,11 @@ pub enum Event {
         code: String,
         message: String,
     },
+    /// The lead rotated the facilitator key (the key is not in this event): the
+    /// old key no longer joins, and these members no longer facilitate.
+    KeyRotated {
+        demoted: Vec<String>,
+    },
 }
 
 /// Stable, machine-readable error codes.
@@ -878,6 +947,10 @@ pub enum ErrorCode {
     NotFound,
     Forbidden,
     InvalidName,
+    /// A display name too like one already in the room (case, spacing, look-alike letters).
+    NameTaken,
+    /// A text field holds control or bidi-override characters (`message` names the field).
+    InvalidText,
     Invalid,
     RulesNotAccepted,
     Muted,
@@ -909,6 +982,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::InvalidText => "invalid_text",
             ErrorCode::Invalid => "invalid",
             ErrorCode::RulesNotAccepted => "rules_not_accepted",
             ErrorCode::Muted => "muted",
@@ -978,6 +1053,7 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "personal_unmute",
     "park",
     "list_energizers",
+    "history_before",
     "set_ground_rules",
     "show_ground_rules",
     "set_welcome",
@@ -1014,6 +1090,8 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "airtime",
     "extend_session",
     "end_session",
+    "rotate_key",
+    "set_share_history",
 ];
 
 // ---------------------------------------------------------------------------
@@ -1124,6 +1202,8 @@ mod tests {
             ErrorCode::BinaryNotSupported,
             ErrorCode::Internal,
             ErrorCode::BadResume,
+            ErrorCode::NameTaken,
+            ErrorCode::InvalidText,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }

@@ -22,6 +22,8 @@ const SERVER_TYPES: &[&str] = &[
     "crisis",
     "pong",
     "notice",
+    "history",
+    "facilitator_key",
     "error",
 ];
 
@@ -58,6 +60,7 @@ const EVENT_KINDS: &[&str] = &[
     "personal_mutes",
     "parking_lot",
     "room_notice",
+    "key_rotated",
 ];
 
 /// Exhaustive on purpose: a new `ServerMsg` variant does not compile until it is named here.
@@ -73,6 +76,8 @@ fn server_type(m: &ServerMsg) -> &'static str {
         ServerMsg::Crisis { .. } => "crisis",
         ServerMsg::Pong { .. } => "pong",
         ServerMsg::Notice { .. } => "notice",
+        ServerMsg::History { .. } => "history",
+        ServerMsg::FacilitatorKey { .. } => "facilitator_key",
         ServerMsg::Error { .. } => "error",
     }
 }
@@ -110,6 +115,7 @@ fn event_kind(e: &Event) -> &'static str {
         Event::PersonalMutes { .. } => "personal_mutes",
         Event::ParkingLot { .. } => "parking_lot",
         Event::RoomNotice { .. } => "room_notice",
+        Event::KeyRotated { .. } => "key_rotated",
     }
 }
 

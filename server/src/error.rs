@@ -44,8 +44,10 @@ pub enum RoomError {
     NameEmpty,
     #[error("display name is longer than {max} characters")]
     NameTooLong { max: usize },
-    #[error("display name has control characters")]
+    #[error("display name has control or bidi-override characters")]
     NameControlChars,
+    #[error("someone here already goes by that name (or one that looks the same); please choose another")]
+    NameTaken,
 
     // -- text fields --
     /// `what`: the field, as the message names it ("message", "note", …).
@@ -53,6 +55,9 @@ pub enum RoomError {
     Empty { what: &'static str },
     #[error("{what} is longer than {max} characters")]
     TooLong { what: &'static str, max: usize },
+    /// `field`: the field, as the message names it ("message", "title", …).
+    #[error("{field} has control or bidi-override characters")]
+    InvalidText { field: &'static str },
 
     // -- who may act, and when --
     #[error("this session has ended")]
@@ -71,10 +76,8 @@ pub enum RoomError {
     // -- chat --
     #[error("no such message")]
     NoSuchMessage,
-    #[error("reaction must be 1 to 8 characters")]
+    #[error("reaction must be one of 👍 ❤️ 🙏 💡 🤝")]
     BadReaction,
-    #[error("too many different reactions")]
-    TooManyReactions,
 
     // -- ground rules --
     #[error("those are not the current ground rules; read them again")]
@@ -151,8 +154,10 @@ pub enum RoomError {
     SlowModeRange,
     #[error("already facilitating")]
     AlreadyFacilitating,
-    #[error("the room's facilitator cannot be demoted")]
+    #[error("the lead facilitator cannot be demoted")]
     CannotDemoteFacilitator,
+    #[error("only the lead facilitator can do that")]
+    LeadOnly,
     #[error("not a co-facilitator")]
     NotCoFacilitator,
     #[error("only the facilitator can hand over")]
@@ -191,6 +196,8 @@ impl RoomError {
             RoomError::NameEmpty | RoomError::NameTooLong { .. } | RoomError::NameControlChars => {
                 ErrorCode::InvalidName
             }
+            RoomError::NameTaken => ErrorCode::NameTaken,
+            RoomError::InvalidText { .. } => ErrorCode::InvalidText,
             RoomError::TooLong { .. } => ErrorCode::TooLarge,
             RoomError::SessionEnded => ErrorCode::RoomClosed,
             RoomError::Paused => ErrorCode::Paused,
@@ -203,6 +210,7 @@ impl RoomError {
             | RoomError::ParkingFacilitatorsOnly
             | RoomError::CannotModerate
             | RoomError::CannotDemoteFacilitator
+            | RoomError::LeadOnly
             | RoomError::HandOverFacilitatorOnly
             | RoomError::Declined => ErrorCode::Forbidden,
             RoomError::NoSuchMessage
@@ -218,7 +226,6 @@ impl RoomError {
             | RoomError::NobodyWaiting => ErrorCode::NotFound,
             RoomError::Empty { .. }
             | RoomError::BadReaction
-            | RoomError::TooManyReactions
             | RoomError::StaleRules
             | RoomError::RuleCount
             | RoomError::TooManyTimers
@@ -300,6 +307,9 @@ pub enum CreateRoomError {
     ZeroCapacity,
     #[error("this server hosts its maximum number of rooms")]
     TooManyRooms,
+    /// A free-text field failed the room model's text check (`invalid_text`).
+    #[error(transparent)]
+    Text(#[from] RoomError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }
@@ -311,6 +321,7 @@ impl CreateRoomError {
             | CreateRoomError::EndsBeforeStart
             | CreateRoomError::ZeroCapacity => ErrorCode::Invalid,
             CreateRoomError::TooManyRooms => ErrorCode::Unavailable,
+            CreateRoomError::Text(e) => e.code(),
             CreateRoomError::Broker(e) => e.code(),
         }
     }

@@ -405,9 +405,11 @@ async fn presence_has_no_duplicates_or_ghosts_after_a_crash() {
     let mut stay_on_a = Vec::new();
     let mut stay_on_b = Vec::new();
     for round in 0..6 {
-        for (srv, list) in [(&a, &mut stay_on_a), (&b, &mut stay_on_b)] {
+        // Names differ per instance too: two people never share a name in a room.
+        for (side, srv, list) in [("A", &a, &mut stay_on_a), ("B", &b, &mut stay_on_b)] {
             let mut c = srv.client().await;
-            c.join(&room.room_id, &format!("M{round}"), None).await;
+            c.join(&room.room_id, &format!("M{round}{side}"), None)
+                .await;
             if round % 2 == 0 {
                 c.send(&ClientMsg::Leave).await;
             } else {

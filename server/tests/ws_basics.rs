@@ -340,6 +340,10 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
             text: Some("x".into()),
         },
         ClientMsg::ListEnergizers,
+        ClientMsg::HistoryBefore {
+            before_seq: 1,
+            limit: 1,
+        },
         // -- facilitators only --
         ClientMsg::SetGroundRules {
             rules: vec!["Be kind".into()],
@@ -417,6 +421,8 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
         ClientMsg::Airtime,
         ClientMsg::ExtendSession { minutes: 10 },
         ClientMsg::EndSession,
+        ClientMsg::RotateKey,
+        ClientMsg::SetShareHistory { enabled: true },
     ]
 }
 
@@ -520,6 +526,17 @@ async fn http_api_health_and_security_headers() {
             r#"{"title":"x","starts_at":2000,"ends_at":1000}"#,
             "application/json",
             "invalid",
+        ),
+        // A bidi override or a control character in the title (issue 22 B.4).
+        (
+            "{\"title\":\"Peer \u{202E}elcric\"}",
+            "application/json",
+            "invalid_text",
+        ),
+        (
+            r#"{"title":"Peer\u0007circle"}"#,
+            "application/json",
+            "invalid_text",
         ),
     ] {
         let r = server

@@ -73,6 +73,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
                 members_can_park: false,
                 pinned: None,
                 welcome_message: None,
+                share_history: false,
             },
             rules: GroundRules {
                 version: 1,
@@ -92,6 +93,8 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
             personally_muted: vec![],
             seq,
             epoch: "baseline".into(),
+            lead_id: None,
+            next_before_seq: None,
         }),
         server_time: now_ms(),
         history_reset: false,

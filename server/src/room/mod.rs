@@ -13,6 +13,8 @@
 //!   `reply`, …), and [`Room::handle`], a short dispatch.
 //! * `commands/<topic>.rs`: one `impl Room` block per topic (chat, moderation,
 //!   timers, …) with that topic's commands and the helpers only it uses.
+//! * `text.rs`: the one check of free text (control and bidi-override
+//!   characters) every text field goes through, and display-name keys.
 //! * `tests/<topic>.rs`: the unit tests, by the same topics; the shared harness
 //!   is in `tests/mod.rs`.
 //!
@@ -36,6 +38,7 @@ mod commands;
 pub mod library;
 mod state;
 pub mod summary;
+pub mod text;
 
 pub use state::{Audience, ConnId, Control, Effect, JoinCtx, Limits, Out, Room};
 
@@ -44,6 +47,15 @@ use huddle_protocol::*;
 use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy};
 
 type R = Result<(), RoomError>;
+
+/// The largest frame the room produces because of messages, in bytes of JSON:
+/// a `welcome`'s messages shrink to fit it, and a `history` page never exceeds
+/// it. (Chat events carry one message of at most `max_text` characters.)
+pub const MAX_ROOM_FRAME_BYTES: usize = 256 * 1024;
+
+/// How many bytes of JSON messages a `welcome` or a `history` page carries at
+/// most (a single larger message is sent alone, up to [`MAX_ROOM_FRAME_BYTES`]).
+pub const HISTORY_BUDGET_BYTES: usize = 64 * 1024;
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -67,7 +79,8 @@ pub fn secret_matches(secret: &str, hash: &str) -> bool {
     h.len() == hash.len() && bool::from(h.as_bytes().ct_eq(hash.as_bytes()))
 }
 
-/// Trim a display name and check it: 1..=max chars, no control characters.
+/// Trim a display name and check it: 1..=max chars, no control or
+/// bidi-override characters ([`text::check`]; refused as `invalid_name`).
 pub fn clean_name(name: &str, max: usize) -> Result<String, RoomError> {
     let n = name.trim();
     if n.is_empty() {
@@ -76,13 +89,27 @@ pub fn clean_name(name: &str, max: usize) -> Result<String, RoomError> {
     if n.chars().count() > max {
         return Err(RoomError::NameTooLong { max });
     }
-    if n.chars().any(|c| c.is_control()) {
+    if text::check("display name", n).is_err() {
         return Err(RoomError::NameControlChars);
     }
     Ok(n.to_string())
 }
 
-fn clean_text(text: &str, max: usize, what: &'static str) -> Result<String, RoomError> {
+/// Whether a free-text field may hold line breaks (and tabs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// Trim a free-text field and check it: not empty, at most `max` chars, and
+/// no control or bidi-override characters ([`text::check`] / [`text::check_lines`]).
+fn clean_text(
+    text: &str,
+    max: usize,
+    what: &'static str,
+    lines: Lines,
+) -> Result<String, RoomError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(RoomError::Empty { what });
@@ -90,7 +117,22 @@ fn clean_text(text: &str, max: usize, what: &'static str) -> Result<String, Room
     if t.chars().count() > max {
         return Err(RoomError::TooLong { what, max });
     }
+    match lines {
+        Lines::One => text::check(what, t)?,
+        Lines::Many => text::check_lines(what, t)?,
+    }
     Ok(t.to_string())
+}
+
+/// The first 500 characters of a message's text, for a highlight or a
+/// parking-lot item, without the characters text fields refuse (a message kept
+/// since before those checks may hold them).
+fn quote(text: &str, what: &'static str) -> Result<String, RoomError> {
+    let t: String = text::strip_refused(text).trim().chars().take(500).collect();
+    if t.trim().is_empty() {
+        return Err(RoomError::Empty { what });
+    }
+    Ok(t)
 }
 
 /// An optional text: blank means none; otherwise checked like [`clean_text`].
@@ -98,9 +140,10 @@ fn clean_optional(
     text: Option<String>,
     max: usize,
     what: &'static str,
+    lines: Lines,
 ) -> Result<Option<String>, RoomError> {
     match text {
-        Some(t) if !t.trim().is_empty() => clean_text(&t, max, what).map(Some),
+        Some(t) if !t.trim().is_empty() => clean_text(&t, max, what, lines).map(Some),
         _ => Ok(None),
     }
 }
@@ -272,7 +315,7 @@ impl Room {
             .position(|m| m.conn.as_deref() == Some(conn))
     }
     fn member_updated(&mut self, i: usize, now: Millis) {
-        let member = self.members[i].view();
+        let member = self.members[i].view(self.lead.as_deref());
         self.emit(Audience::All, Event::MemberUpdated { member }, now);
     }
     fn room_updated(&mut self, now: Millis) {
@@ -366,13 +409,13 @@ impl Room {
             ClientMsg::InviteToShare { member_id } => self.invite_to_share(i, member_id, now),
             ClientMsg::DeclineShare { invite_id } => self.decline_share(i, invite_id, now),
             // commands/moderation.rs
-            ClientMsg::Mute { member_id } => self.set_muted(role, &member_id, true, now),
-            ClientMsg::Unmute { member_id } => self.set_muted(role, &member_id, false, now),
+            ClientMsg::Mute { member_id } => self.set_muted(i, &member_id, true, now),
+            ClientMsg::Unmute { member_id } => self.set_muted(i, &member_id, false, now),
             ClientMsg::Remove { member_id } => self.remove(i, member_id, now),
             ClientMsg::SlowMode { secs } => self.slow_mode(secs, now),
             ClientMsg::Lock { locked } => self.lock(locked, now),
             ClientMsg::Promote { member_id } => self.promote(member_id, now),
-            ClientMsg::Demote { member_id } => self.demote(member_id, now),
+            ClientMsg::Demote { member_id } => self.demote(i, member_id, now),
             ClientMsg::HandOver { member_id } => self.hand_over(i, member_id, now),
             ClientMsg::PersonalMute { member_id } => self.personal_mute(i, member_id, now),
             ClientMsg::PersonalUnmute { member_id } => self.personal_unmute(i, member_id, now),
@@ -387,6 +430,13 @@ impl Room {
             // commands/schedule.rs
             ClientMsg::ExtendSession { minutes } => self.extend_session(minutes, now),
             ClientMsg::EndSession => self.end_session(now),
+            // commands/lead.rs
+            ClientMsg::RotateKey => self.rotate_key(i, conn, now),
+            // commands/history.rs
+            ClientMsg::HistoryBefore { before_seq, limit } => {
+                self.history_before(i, conn, before_seq, limit)
+            }
+            ClientMsg::SetShareHistory { enabled } => self.set_share_history(enabled, now),
             // commands/airtime.rs
             ClientMsg::Airtime => self.airtime(conn, now),
         }

@@ -3,6 +3,7 @@
 //! Fields and internal types are `pub(super)`: every file of the room model
 //! (`room/**`) works on them; nothing outside `room/` can.
 
+use super::text::NameKey;
 use super::{hash_secret, library, new_id};
 use huddle_protocol::*;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,8 @@ pub struct Limits {
     pub max_text: usize,
     pub max_name: usize,
     pub max_members: u32,
-    /// How many recent messages a welcome carries.
+    /// How many recent messages the room keeps (a welcome carries at most
+    /// these, within [`super::HISTORY_BUDGET_BYTES`]; older ones page back).
     pub recent_messages: usize,
     /// How many events are kept for resume.
     pub history: usize,
@@ -112,6 +114,9 @@ pub struct JoinCtx {
 pub(super) struct MemberRec {
     pub(super) id: String,
     pub(super) name: String,
+    /// What the name is compared by (unset in state stored before: computed then).
+    #[serde(default)]
+    pub(super) name_key: NameKey,
     pub(super) role: Role,
     pub(super) creator: bool,
     pub(super) conn: Option<ConnId>,
@@ -121,17 +126,26 @@ pub(super) struct MemberRec {
     pub(super) token_hash: String,
     pub(super) addr_hash: Option<String>,
     pub(super) joined_at: Millis,
+    /// The room's seq just before this member arrived: messages after it are
+    /// theirs to read (0 in state stored before: everything).
+    #[serde(default)]
+    pub(super) sees_from: u64,
     pub(super) last_post: Option<Millis>,
     pub(super) messages: u32,
     pub(super) disconnected_at: Option<Millis>,
     pub(super) personal_mutes: BTreeSet<String>,
+    /// In `departed` only: dropped because the grace period ran out (its token
+    /// then brings the person back as a new member, not as this one).
+    #[serde(default)]
+    pub(super) grace_expired: bool,
 }
 
 impl MemberRec {
     pub(super) fn online(&self) -> bool {
         self.conn.is_some()
     }
-    pub(super) fn view(&self) -> Member {
+    /// How the roster shows this member (`lead`: the room's lead facilitator).
+    pub(super) fn view(&self, lead: Option<&str>) -> Member {
         Member {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -140,6 +154,7 @@ impl MemberRec {
             muted: self.muted,
             accepted_rules: self.accepted_rules,
             creator: self.creator,
+            lead: lead == Some(self.id.as_str()),
         }
     }
 }
@@ -154,6 +169,8 @@ pub(super) enum PendingWhy {
 pub(super) struct Pending {
     pub(super) member_id: String,
     pub(super) name: String,
+    #[serde(default)]
+    pub(super) name_key: NameKey,
     pub(super) conn: ConnId,
     pub(super) instance: String,
     pub(super) role: Role,
@@ -187,8 +204,9 @@ pub struct Room {
     pub(super) removed_tokens: BTreeSet<String>,
     pub(super) removed_addrs: BTreeSet<String>,
     pub(super) removed_members: BTreeSet<String>,
-    /// Members who dropped out (grace over, or their instance died): they may
-    /// still resume with their token and come back as themselves.
+    /// Members who dropped out: those whose instance died may resume with their
+    /// token and come back as themselves; those whose grace period ran out
+    /// (`grace_expired`) come back as a new member (new id, no ghost).
     #[serde(default)]
     pub(super) departed: VecDeque<MemberRec>,
     pub(super) messages: VecDeque<ChatMessage>,
@@ -213,6 +231,13 @@ pub struct Room {
     /// Since when no facilitator has been online (None while one is).
     pub(super) unmoderated_since: Option<Millis>,
     pub(super) summary: Option<Summary>,
+    /// The lead facilitator's member id (see `commands/lead.rs`).
+    #[serde(default)]
+    pub(super) lead: Option<String>,
+    /// The co-facilitator who took over while no facilitator was online: made a
+    /// co-facilitator again when the lead is back.
+    #[serde(default)]
+    pub(super) takeover: Option<String>,
     #[serde(skip)]
     pub(super) out: Vec<Out>,
     #[serde(skip)]
@@ -252,6 +277,7 @@ impl Room {
                 members_can_park: false,
                 pinned: None,
                 welcome_message: None,
+                share_history: false,
             },
             facilitator_key_hash: hash_secret(facilitator_key),
             limits,
@@ -285,6 +311,8 @@ impl Room {
             warned: Vec::new(),
             unmoderated_since: Some(now),
             summary: None,
+            lead: None,
+            takeover: None,
             out: Vec::new(),
             effects: Vec::new(),
         }

@@ -214,7 +214,10 @@ pub async fn run_actor(
             flush(&rooms, &room, out).await;
         }
         let meta = RoomMeta::of(&room);
-        if meta.public != last_meta.public || meta.summary != last_meta.summary {
+        if meta.public != last_meta.public
+            || meta.summary != last_meta.summary
+            || meta.key_hash != last_meta.key_hash
+        {
             rooms.broker.store_meta(&id, &meta).await;
             last_meta = meta;
         }

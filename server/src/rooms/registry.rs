@@ -30,9 +30,10 @@ impl Rooms {
         spec: &CreateRoom,
     ) -> Result<(String, String), CreateRoomError> {
         let title = spec.title.trim();
-        if title.is_empty() || title.chars().count() > 120 || title.chars().any(char::is_control) {
+        if title.is_empty() || title.chars().count() > 120 {
             return Err(CreateRoomError::Title);
         }
+        room::text::check("title", title)?;
         if let (Some(s), Some(e)) = (spec.starts_at, spec.ends_at) {
             if e <= s {
                 return Err(CreateRoomError::EndsBeforeStart);

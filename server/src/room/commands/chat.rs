@@ -6,7 +6,7 @@ impl Room {
     /// `chat`: post a message; members who personally muted the sender do not get it.
     pub(in crate::room) fn chat(&mut self, i: usize, text: &str, now: Millis) -> R {
         self.can_post(i, now, true)?;
-        let text = clean_text(text, self.limits.max_text, "message")?;
+        let text = clean_text(text, self.limits.max_text, "message", Lines::Many)?;
         let m = &mut self.members[i];
         m.last_post = Some(now);
         m.messages += 1;
@@ -39,7 +39,7 @@ impl Room {
         Ok(())
     }
 
-    /// `react`: toggle the sender's emoji on a message.
+    /// `react`: toggle the sender's emoji (one of [`REACTION_EMOJI`]) on a message.
     pub(in crate::room) fn react(
         &mut self,
         i: usize,
@@ -49,10 +49,7 @@ impl Room {
     ) -> R {
         let me = self.members[i].id.clone();
         self.can_post(i, now, false)?;
-        let e = emoji.trim().to_string();
-        if e.is_empty() || e.chars().count() > 8 || e.chars().any(|c| c.is_control()) {
-            return Err(RoomError::BadReaction);
-        }
+        let e = allowed_reaction(&emoji).ok_or(RoomError::BadReaction)?;
         let Some(m) = self.messages.iter_mut().find(|m| m.id == message_id) else {
             return Err(RoomError::NoSuchMessage);
         };
@@ -61,12 +58,7 @@ impl Room {
             who.remove(p);
             false
         } else {
-            if m.reactions.len() > 16 {
-                // Drop the empty entry just made: a refusal changes nothing.
-                m.reactions.retain(|_, v| !v.is_empty());
-                return Err(RoomError::TooManyReactions);
-            }
-            m.reactions.entry(e.clone()).or_default().push(me.clone());
+            who.push(me.clone());
             true
         };
         m.reactions.retain(|_, v| !v.is_empty());
@@ -100,7 +92,7 @@ impl Room {
 
     /// `pin`: set (or, blank, clear) the pinned text.
     pub(in crate::room) fn pin(&mut self, text: Option<String>, now: Millis) -> R {
-        self.info.pinned = clean_optional(text, 500, "pinned text")?;
+        self.info.pinned = clean_optional(text, 500, "pinned text", Lines::One)?;
         self.room_updated(now);
         Ok(())
     }
@@ -136,4 +128,17 @@ impl Room {
         }
         Ok(())
     }
+}
+
+/// The reaction `emoji` stands for, if it is one of [`REACTION_EMOJI`]
+/// (surrounding spaces ignored; a bare U+2764 is the set's heart).
+fn allowed_reaction(emoji: &str) -> Option<String> {
+    let e = match emoji.trim() {
+        "\u{2764}" => "\u{2764}\u{fe0f}",
+        e => e,
+    };
+    REACTION_EMOJI
+        .iter()
+        .find(|r| **r == e)
+        .map(|r| r.to_string())
 }

@@ -32,7 +32,7 @@ impl Room {
             (None, Some(p)) => (
                 None,
                 "Energizer".to_string(),
-                clean_text(&p, 500, "prompt")?,
+                clean_text(&p, 500, "prompt", Lines::Many)?,
             ),
             (None, None) => return Err(RoomError::EnergizerOrPrompt),
         };
@@ -88,7 +88,7 @@ impl Room {
     ) -> R {
         let me = self.members[i].id.clone();
         self.can_post(i, now, false)?;
-        let text = clean_text(&text, 280, "answer")?;
+        let text = clean_text(&text, 280, "answer", Lines::One)?;
         let name = self.members[i].name.clone();
         let Some(run) = self.energizer.as_mut().filter(|r| r.id == run_id && r.open) else {
             return Err(RoomError::EnergizerNotOpen);

@@ -17,11 +17,13 @@ impl Room {
                     return Err(RoomError::NoSuchMessage);
                 };
                 match t {
-                    Some(t) if !t.trim().is_empty() => clean_text(&t, 500, "highlight")?,
-                    _ => m.text.chars().take(500).collect(),
+                    Some(t) if !t.trim().is_empty() => {
+                        clean_text(&t, 500, "highlight", Lines::Many)?
+                    }
+                    _ => quote(&m.text, "highlight")?,
                 }
             }
-            (None, Some(t)) => clean_text(&t, 500, "highlight")?,
+            (None, Some(t)) => clean_text(&t, 500, "highlight", Lines::Many)?,
             (None, None) => return Err(RoomError::MessageOrText),
         };
         if self.highlights.len() >= 100 {
@@ -48,7 +50,7 @@ impl Room {
         now: Millis,
     ) -> R {
         let text = match text {
-            Some(t) => Some(clean_text(&t, 500, "highlight")?),
+            Some(t) => Some(clean_text(&t, 500, "highlight", Lines::Many)?),
             None => None,
         };
         let Some(h) = self.highlights.iter_mut().find(|h| h.id == highlight_id) else {

@@ -1,6 +1,8 @@
 //! Membership: join (fresh, lobby, waiting room, resume), the welcome and snapshot,
 //! ping, leave, disconnect, a lost instance, and removing a member from the roster.
 
+use crate::room::commands::history::{json_len, FRAME_SLACK};
+use crate::room::text::NameKey;
 use crate::room::*;
 use std::collections::BTreeSet;
 
@@ -26,6 +28,7 @@ impl Room {
         if self.info.status == RoomStatus::Closed {
             return Err(RoomError::SessionEnded);
         }
+        let mut expired = None;
         if let Some(r) = resume {
             if self.removed_tokens.contains(&hash_secret(&r.token)) {
                 return Err(RoomError::Removed);
@@ -44,20 +47,33 @@ impl Room {
                 if !secret_matches(&r.token, &self.departed[d].token_hash) {
                     return Err(RoomError::BadResume);
                 }
-                // Back as themselves: into the roster again, then the missed events.
-                let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
-                rec.conn = None;
-                rec.disconnected_at = None;
-                let member = rec.view();
-                self.members.push(rec);
-                self.emit(Audience::All, Event::MemberJoined { member }, now);
-                let i = self.members.len() - 1;
-                self.resume(i, ctx, r, now);
-                return Ok(());
+                if self.departed[d].grace_expired {
+                    // Gone for good after the grace period: a new member (new
+                    // id), joining like anyone; the old token is then used up.
+                    expired = Some(d);
+                } else {
+                    // Back as themselves (their instance died): into the roster
+                    // again, shown online, then the missed events.
+                    let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
+                    rec.conn = None;
+                    rec.disconnected_at = None;
+                    let mut member = rec.view(self.lead.as_deref());
+                    member.online = true;
+                    self.members.push(rec);
+                    self.emit(Audience::All, Event::MemberJoined { member }, now);
+                    let i = self.members.len() - 1;
+                    self.resume(i, ctx, r, now);
+                    return Ok(());
+                }
             }
             // Unknown member (left long ago, or history lost): join afresh below.
         }
-        let name = clean_name(name, self.limits.max_name)?;
+        // A blank name in a resume that comes back as a new member: the old name.
+        let name = match expired {
+            Some(d) if name.trim().is_empty() => self.departed[d].name.clone(),
+            _ => name.to_string(),
+        };
+        let name = clean_name(&name, self.limits.max_name)?;
         let role = match facilitator_key {
             Some(k) if self.facilitator_key_matches(k) => Role::Facilitator,
             Some(_) => return Err(RoomError::BadFacilitatorKey),
@@ -84,6 +100,13 @@ impl Room {
                 return Err(RoomError::Full);
             }
         }
+        let name_key = NameKey::of(&name);
+        if self.name_taken(&name_key) {
+            return Err(RoomError::NameTaken);
+        }
+        if let Some(d) = expired {
+            self.departed.remove(d);
+        }
         let member_id = new_id();
         let why = if fac {
             None
@@ -97,6 +120,7 @@ impl Room {
         let p = Pending {
             member_id,
             name,
+            name_key,
             conn: ctx.conn.clone(),
             instance: ctx.instance.clone(),
             role,
@@ -189,12 +213,27 @@ impl Room {
 
     // ----- helpers -----
 
+    /// Whether someone in the room (or waiting to enter) has a name that looks
+    /// like this one (see [`NameKey`]).
+    fn name_taken(&self, key: &NameKey) -> bool {
+        let of = |k: &NameKey, name: &str| {
+            if k.is_unset() {
+                NameKey::of(name).collides(key)
+            } else {
+                k.collides(key)
+            }
+        };
+        self.members.iter().any(|m| of(&m.name_key, &m.name))
+            || self.pending.iter().any(|p| of(&p.name_key, &p.name))
+    }
+
     pub(in crate::room) fn admit_pending(&mut self, p: Pending, now: Millis) {
         let token = new_secret();
         let fac = p.role.is_facilitator();
         let rec = MemberRec {
             id: p.member_id,
             name: p.name,
+            name_key: p.name_key,
             role: p.role,
             creator: p.role == Role::Facilitator,
             conn: Some(p.conn),
@@ -204,16 +243,27 @@ impl Room {
             token_hash: hash_secret(&token),
             addr_hash: p.addr_hash,
             joined_at: now,
+            sees_from: self.seq,
             last_post: None,
             messages: 0,
             disconnected_at: None,
             personal_mutes: BTreeSet::new(),
+            grace_expired: false,
         };
-        let member = rec.view();
+        // The first member to join with the key (or the next, once the seat is
+        // vacant) is the lead.
+        let lead = p.role == Role::Facilitator && self.lead_seat_vacant();
+        if lead {
+            self.lead = Some(rec.id.clone());
+        }
+        let member = rec.view(self.lead.as_deref());
         self.members.push(rec);
         self.emit(Audience::All, Event::MemberJoined { member }, now);
         let i = self.members.len() - 1;
         self.welcome(i, token, false, now);
+        if lead {
+            self.lead_is_back(now);
+        }
         if fac {
             self.facilitator_present(now);
         }
@@ -248,6 +298,7 @@ impl Room {
                 .history
                 .iter()
                 .filter(|h| h.seq > r.last_seq && h.audience.includes(&member))
+                .filter(|h| !self.hidden_from(i, &h.msg))
                 .map(|h| h.msg.clone())
                 .collect();
             for msg in missed {
@@ -272,6 +323,9 @@ impl Room {
         }
         if was_offline {
             self.member_updated(i, now);
+        }
+        if self.is_lead(&member) {
+            self.lead_is_back(now);
         }
         if self.members[i].role.is_facilitator() {
             self.facilitator_present(now);
@@ -303,22 +357,24 @@ impl Room {
         );
     }
 
+    /// The snapshot a member's `welcome` carries: the messages they may read,
+    /// newest first within [`HISTORY_BUDGET_BYTES`] and what the rest of the
+    /// welcome leaves of [`MAX_ROOM_FRAME_BYTES`].
     pub(in crate::room) fn snapshot_for(&self, member: &str) -> RoomSnapshot {
-        let me = self.members.iter().find(|m| m.id == member);
-        let fac = me.is_some_and(|m| m.role.is_facilitator());
+        let me = self.idx(member);
+        let fac = me.is_some_and(|i| self.members[i].role.is_facilitator());
         let muted: Vec<String> = me
-            .map(|m| m.personal_mutes.iter().cloned().collect())
+            .map(|i| self.members[i].personal_mutes.iter().cloned().collect())
             .unwrap_or_default();
-        RoomSnapshot {
+        let mut snap = RoomSnapshot {
             info: self.info.clone(),
             rules: self.rules.clone(),
-            roster: self.members.iter().map(MemberRec::view).collect(),
-            messages: self
-                .messages
+            roster: self
+                .members
                 .iter()
-                .filter(|m| !muted.contains(&m.from))
-                .cloned()
+                .map(|m| m.view(self.lead.as_deref()))
                 .collect(),
+            messages: Vec::new(),
             timers: self.timers.clone(),
             energizer: self.energizer.clone(),
             highlights: self.highlights.clone(),
@@ -339,12 +395,32 @@ impl Room {
             personally_muted: muted,
             seq: self.seq,
             epoch: self.epoch.clone(),
+            lead_id: self.lead.clone().filter(|l| self.idx(l).is_some()),
+            next_before_seq: None,
+        };
+        if let Some(i) = me {
+            let cap = MAX_ROOM_FRAME_BYTES.saturating_sub(json_len(&snap) + FRAME_SLACK);
+            let budget = HISTORY_BUDGET_BYTES.min(cap);
+            let limit = self.limits.recent_messages;
+            let (messages, next) = self.page(i, u64::MAX, limit, budget, cap);
+            snap.messages = messages;
+            snap.next_before_seq = next;
         }
+        snap
     }
 
     pub(in crate::room) fn remove_member(&mut self, i: usize, reason: LeaveReason, now: Millis) {
         let m = self.members.remove(i);
         self.hands.retain(|h| h != &m.id);
+        // Gone for good (not a lost instance, whose members may resume as
+        // themselves): the lead's seat is vacant, a takeover is over.
+        let may_return = reason == LeaveReason::Disconnected && !m.grace_expired;
+        if !may_return && self.is_lead(&m.id) {
+            self.lead = None;
+        }
+        if self.takeover.as_deref() == Some(m.id.as_str()) {
+            self.takeover = None;
+        }
         if let Some(conn) = m.conn.clone() {
             if reason == LeaveReason::Removed {
                 // Tell them, then close.

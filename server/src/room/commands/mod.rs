@@ -9,6 +9,8 @@ mod energizers;
 mod energy;
 mod hands;
 mod highlights;
+mod history;
+mod lead;
 mod membership;
 mod moderation;
 mod parking;

@@ -3,16 +3,16 @@
 use crate::room::*;
 
 impl Room {
-    /// `mute` / `unmute`: whether a participant (or, by the facilitator, a co-facilitator) may post.
+    /// `mute` / `unmute`: whether someone member `i` may moderate may post.
     pub(in crate::room) fn set_muted(
         &mut self,
-        role: Role,
+        i: usize,
         member: &str,
         muted: bool,
         now: Millis,
     ) -> R {
         let t = self.member_idx(member)?;
-        self.may_moderate(role, t)?;
+        self.may_moderate(i, t)?;
         if self.members[t].muted != muted {
             self.members[t].muted = muted;
             self.member_updated(t, now);
@@ -22,9 +22,8 @@ impl Room {
 
     /// `remove`: out of the session, and kept out.
     pub(in crate::room) fn remove(&mut self, i: usize, member_id: String, now: Millis) -> R {
-        let role = self.members[i].role;
         let t = self.member_idx(&member_id)?;
-        self.may_moderate(role, t)?;
+        self.may_moderate(i, t)?;
         self.remove_member(t, LeaveReason::Removed, now);
         Ok(())
     }
@@ -61,16 +60,20 @@ impl Room {
         Ok(())
     }
 
-    /// `demote`: a co-facilitator becomes a participant.
-    pub(in crate::room) fn demote(&mut self, member_id: String, now: Millis) -> R {
+    /// `demote`: a co-facilitator becomes a participant; so does another
+    /// facilitator (a second key holder), by the lead only. Nobody demotes the lead.
+    pub(in crate::room) fn demote(&mut self, i: usize, member_id: String, now: Millis) -> R {
         let t = self.member_idx(&member_id)?;
+        if self.is_lead(&member_id) {
+            return Err(RoomError::CannotDemoteFacilitator);
+        }
         match self.members[t].role {
             Role::CoFacilitator => {}
-            Role::Facilitator => return Err(RoomError::CannotDemoteFacilitator),
+            Role::Facilitator if self.is_lead(&self.members[i].id) => {}
+            Role::Facilitator => return Err(RoomError::LeadOnly),
             Role::Participant => return Err(RoomError::NotCoFacilitator),
         }
-        self.members[t].role = Role::Participant;
-        self.member_updated(t, now);
+        self.make_participant(t, now);
         Ok(())
     }
 
@@ -88,6 +91,11 @@ impl Room {
         let v = self.rules.version;
         self.members[t].accepted_rules = v;
         self.members[i].role = Role::CoFacilitator;
+        // The lead handing over hands the lead over too; a hand-over is no takeover.
+        if self.is_lead(&self.members[i].id) {
+            self.lead = Some(member_id.clone());
+        }
+        self.takeover = None;
         self.member_updated(t, now);
         self.member_updated(i, now);
         self.check_moderation(now);
@@ -124,9 +132,19 @@ impl Room {
 
     // ----- helpers -----
 
-    fn may_moderate(&self, role: Role, target: usize) -> R {
-        let t = self.members[target].role;
-        if t == Role::Facilitator || (t == Role::CoFacilitator && role != Role::Facilitator) {
+    /// Whether member `i` may mute or remove member `target`: nobody the lead;
+    /// the lead any other facilitator; facilitators co-facilitators; everyone
+    /// facilitating participants.
+    fn may_moderate(&self, i: usize, target: usize) -> R {
+        let t = &self.members[target];
+        let lead = self.is_lead(&self.members[i].id);
+        let ok = match t.role {
+            _ if self.is_lead(&t.id) => false,
+            Role::Facilitator => lead,
+            Role::CoFacilitator => self.members[i].role == Role::Facilitator,
+            Role::Participant => true,
+        };
+        if !ok {
             return Err(RoomError::CannotModerate);
         }
         Ok(())

@@ -20,12 +20,16 @@ impl Room {
         }
         let text = match (&message_id, text) {
             (Some(mid), _) => {
-                let Some(m) = self.messages.iter().find(|m| &m.id == mid) else {
+                let Some(m) = self
+                    .messages
+                    .iter()
+                    .find(|m| &m.id == mid && self.may_read(i, m.seq))
+                else {
                     return Err(RoomError::NoSuchMessage);
                 };
-                m.text.chars().take(500).collect()
+                quote(&m.text, "parking-lot item")?
             }
-            (None, Some(t)) => clean_text(&t, 500, "parking-lot item")?,
+            (None, Some(t)) => clean_text(&t, 500, "parking-lot item", Lines::One)?,
             (None, None) => return Err(RoomError::MessageOrText),
         };
         if self.parking.len() >= 100 {

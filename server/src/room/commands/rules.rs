@@ -3,13 +3,19 @@
 use crate::room::*;
 
 impl Room {
-    /// `accept_rules`: the member accepts this version of the ground rules.
+    /// `accept_rules`: the member accepts this version of the ground rules (the
+    /// first time, the room's earlier messages follow if it shares them).
     pub(in crate::room) fn accept_rules(&mut self, i: usize, version: u32, now: Millis) -> R {
         if version != self.rules.version {
             return Err(RoomError::StaleRules);
         }
+        let first = self.members[i].accepted_rules == 0;
         self.members[i].accepted_rules = version;
         self.member_updated(i, now);
+        // Earlier messages (if the room shares them) come after the rules.
+        if first {
+            self.share_earlier_messages(i);
+        }
         Ok(())
     }
 
@@ -20,7 +26,7 @@ impl Room {
         }
         let rules = rules
             .iter()
-            .map(|r| clean_text(r, 300, "ground rule"))
+            .map(|r| clean_text(r, 300, "ground rule", Lines::One))
             .collect::<Result<Vec<_>, _>>()?;
         self.rules = GroundRules {
             version: self.rules.version + 1,
@@ -45,7 +51,7 @@ impl Room {
 
     /// `set_welcome`: set (or, blank, clear) the welcome text.
     pub(in crate::room) fn set_welcome(&mut self, text: Option<String>, now: Millis) -> R {
-        self.info.welcome_message = clean_optional(text, 1000, "welcome")?;
+        self.info.welcome_message = clean_optional(text, 1000, "welcome", Lines::Many)?;
         self.room_updated(now);
         Ok(())
     }

@@ -116,6 +116,8 @@ impl Room {
             .collect();
         for id in gone {
             if let Some(i) = self.idx(&id) {
+                // Their token will bring them back as a new member.
+                self.members[i].grace_expired = true;
                 self.remove_member(i, LeaveReason::Disconnected, now);
             }
         }
@@ -215,6 +217,7 @@ impl Room {
         }
         if let Some(i) = online_co {
             self.members[i].role = Role::Facilitator;
+            self.takeover = Some(self.members[i].id.clone());
             self.member_updated(i, now);
             let name = self.members[i].name.clone();
             self.emit(

@@ -3,6 +3,9 @@
 
 use crate::room::*;
 
+/// How many support requests the queue holds (urgent open ones may exceed it: they are never dropped).
+pub(in crate::room) const SUPPORT_QUEUE: usize = 200;
+
 impl Room {
     /// `support_request`: ask the facilitators for support (with an optional note).
     pub(in crate::room) fn request_support(
@@ -11,7 +14,7 @@ impl Room {
         note: Option<String>,
         now: Millis,
     ) -> R {
-        let note = clean_optional(note, 500, "note")?;
+        let note = clean_optional(note, 500, "note", Lines::Many)?;
         self.support_request(i, note, false, now);
         Ok(())
     }
@@ -126,19 +129,17 @@ impl Room {
 
     // ----- helpers -----
 
+    /// A support request from member `i`, or (`urgent`) a distress signal.
+    /// A member has at most one open request (no one-on-one opened for it yet):
+    /// a second one updates it (same id; a new note replaces the old one, and
+    /// urgency is never taken back). The queue holds [`SUPPORT_QUEUE`]
+    /// requests; beyond that the oldest handled ones go first, then the oldest
+    /// ordinary open ones. Urgent open requests are never dropped.
     fn support_request(&mut self, i: usize, note: Option<String>, urgent: bool, now: Millis) {
         let m = &self.members[i];
-        let request = SupportRequest {
-            id: new_id(),
-            member_id: m.id.clone(),
-            name: m.name.clone(),
-            note,
-            urgent,
-            ts: now,
-            room_id: None,
-        };
         let conn = m.conn.clone().unwrap_or_default();
         let me = m.id.clone();
+        let name = m.name.clone();
         // Help first: the resources go back in the reply, before anything else.
         self.reply(
             &conn,
@@ -146,10 +147,34 @@ impl Room {
                 resources: self.crisis.clone(),
             },
         );
-        if self.support.len() >= 200 {
-            self.support.remove(0);
-        }
-        self.support.push(request.clone());
+        let open = self
+            .support
+            .iter_mut()
+            .find(|s| s.member_id == me && s.room_id.is_none());
+        let request = match open {
+            Some(req) => {
+                req.urgent |= urgent;
+                if note.is_some() {
+                    req.note = note;
+                }
+                req.name = name;
+                req.clone()
+            }
+            None => {
+                let req = SupportRequest {
+                    id: new_id(),
+                    member_id: me.clone(),
+                    name,
+                    note,
+                    urgent,
+                    ts: now,
+                    room_id: None,
+                };
+                self.support.push(req.clone());
+                req
+            }
+        };
+        self.bound_support_queue();
         let mut to = self.facilitator_ids();
         if !to.contains(&me) {
             to.push(me);
@@ -159,5 +184,23 @@ impl Room {
             Event::SupportRequested { request },
             now,
         );
+    }
+
+    /// Keep the queue to [`SUPPORT_QUEUE`]: drop the oldest handled requests,
+    /// then the oldest ordinary ones; never an urgent open one.
+    fn bound_support_queue(&mut self) {
+        while self.support.len() > SUPPORT_QUEUE {
+            let victim = self
+                .support
+                .iter()
+                .position(|s| s.room_id.is_some())
+                .or_else(|| self.support.iter().position(|s| !s.urgent));
+            match victim {
+                Some(v) => {
+                    self.support.remove(v);
+                }
+                None => break,
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ impl Room {
         duration_secs: u32,
         now: Millis,
     ) -> R {
-        let name = clean_text(&name, 60, "timer name")?;
+        let name = clean_text(&name, 60, "timer name", Lines::One)?;
         if duration_secs == 0 || duration_secs > 24 * 3600 {
             return Err(RoomError::TimerDuration);
         }

@@ -259,8 +259,11 @@ fn welcome_carries_the_full_snapshot() {
     );
     assert_eq!(snap.roster[3], *member);
     assert_eq!(member.accepted_rules, 0);
-    assert_eq!(snap.messages.len(), 1);
-    assert_eq!(snap.messages[0].text, "hello everyone");
+    // Issue 22 B.1: a newcomer gets no message sent before they arrived
+    // ("hello everyone" was); see tests/history.rs.
+    assert!(snap.messages.is_empty());
+    assert_eq!(snap.next_before_seq, None);
+    assert_eq!(fx.snapshot("c1").messages[0].text, "hello everyone");
     assert_eq!(snap.hands, vec![fx.id("c2")]);
     assert_eq!(snap.crisis_resources, library::default_crisis_resources());
     assert!(snap.waiting.is_empty() && snap.support_requests.is_empty());
@@ -300,7 +303,7 @@ fn seq_is_strictly_increasing_across_all_output() {
         "c2",
         ClientMsg::React {
             message_id: msg.clone(),
-            emoji: "+1".into(),
+            emoji: "👍".into(),
         },
     ));
     all.extend(fx.ok(
@@ -329,4 +332,50 @@ fn seq_is_strictly_increasing_across_all_output() {
             assert_eq!(message.seq, seq);
         }
     }
+}
+
+#[test]
+fn names_that_differ_only_by_case_spacing_or_look_alikes_are_taken() {
+    let mut fx = Fx::new();
+    fx.add("c3", "Paul");
+    for same in [
+        "member c1",
+        "MEMBER C1",
+        "Memberc1",
+        "  Member   c1 ",
+        "Member\u{3000}c1",  // ideographic space
+        "Ｍember ｃ1",       // full-width letters (NFKC)
+        "Member с1",         // Cyrillic es
+        "Membеr c1",         // Cyrillic ie
+        "Member c\u{200b}1", // zero-width space (ignorable)
+        "Member cl",         // digit one and small L look alike
+        "PauI",              // capital i and small L look alike
+        "paul",
+        "Dr Lead",        // the facilitator's name too
+        "Dr \u{216c}ead", // Roman numeral fifty (NFKC: L)
+    ] {
+        fx.join_refused("c9", same, None, None, ErrorCode::NameTaken);
+    }
+    // Facilitators are no exception.
+    fx.join_refused("f2", "dr lead", Some(KEY), None, ErrorCode::NameTaken);
+    let r = fx.join_raw("c9", "member c1", None, None);
+    assert!(r.unwrap_err().to_string().contains("choose another"));
+    // Different names are fine.
+    fx.add("c4", "Member c4");
+    fx.add("c5", "Pauline");
+    // The same member resuming keeps their name, whatever name the frame carries.
+    fx.disconnect("c1");
+    let r = fx.resume_of("c1", fx.room.seq());
+    fx.join_raw("c1b", "Member c1", None, Some(&r)).unwrap();
+    assert!(replies(&fx.out(), "c1b")
+        .iter()
+        .any(|m| matches!(m, ServerMsg::Resumed { .. })));
+    // A member who left frees the name.
+    fx.ok("c2", ClientMsg::Leave);
+    fx.add("c6", "member C2");
+    // Someone waiting in the waiting room holds their name too.
+    fx.ok("f", ClientMsg::SetWaitingRoom { enabled: true });
+    fx.join_raw("w1", "Robin", None, None).unwrap();
+    fx.out();
+    fx.join_refused("w2", "ROBIN", None, None, ErrorCode::NameTaken);
 }

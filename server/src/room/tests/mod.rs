@@ -10,7 +10,9 @@ mod energizers;
 mod energy;
 mod hands;
 mod highlights;
+mod history;
 mod join;
+mod lead;
 mod moderation;
 mod parking;
 mod permissions;
@@ -18,6 +20,7 @@ mod resume;
 mod schedule;
 mod support;
 mod takeover;
+mod text;
 mod timers;
 mod unmoderated;
 mod waiting;
@@ -378,6 +381,26 @@ impl Fx {
             last_seq,
             epoch: self.room.epoch().to_string(),
         }
+    }
+
+    /// The member on `old` resumes (caught up) on connection `new`; records the
+    /// new connection's member id and token. Returns the output.
+    fn resume(&mut self, old: &str, new: &str) -> Vec<Out> {
+        let r = self.resume_of(old, self.room.seq());
+        self.join_raw(new, "", None, Some(&r)).unwrap();
+        let out = self.out();
+        let you = replies(&out, new)
+            .into_iter()
+            .find_map(|m| match m {
+                ServerMsg::Resumed { you, .. } | ServerMsg::Welcome { you, .. } => {
+                    Some(you.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{old} did not resume on {new}"));
+        self.ids.insert(new.into(), you.member_id);
+        self.tokens.insert(new.into(), you.resume_token);
+        out
     }
 
     fn snapshot(&self, conn: &str) -> RoomSnapshot {

@@ -24,6 +24,7 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::PersonalUnmute { .. }
         | ClientMsg::Park { .. }
         | ClientMsg::ListEnergizers
+        | ClientMsg::HistoryBefore { .. }
         | ClientMsg::SetGroundRules { .. }
         | ClientMsg::ShowGroundRules
         | ClientMsg::SetWelcome { .. }
@@ -59,7 +60,9 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::Unpark { .. }
         | ClientMsg::Airtime
         | ClientMsg::ExtendSession { .. }
-        | ClientMsg::EndSession => {}
+        | ClientMsg::EndSession
+        | ClientMsg::RotateKey
+        | ClientMsg::SetShareHistory { .. } => {}
     }
 }
 
@@ -156,7 +159,7 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         chat("hi"),
         ClientMsg::React {
             message_id: msg.clone(),
-            emoji: "+1".into(),
+            emoji: "👍".into(),
         },
         ClientMsg::AcceptRules { version: 1 },
         ClientMsg::RaiseHand,
@@ -189,6 +192,10 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
             text: None,
         },
         ClientMsg::ListEnergizers,
+        ClientMsg::HistoryBefore {
+            before_seq: u64::MAX,
+            limit: 50,
+        },
         // -- facilitators only --
         ClientMsg::SetGroundRules {
             rules: vec!["Be kind".into()],
@@ -268,6 +275,8 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         ClientMsg::Airtime,
         ClientMsg::ExtendSession { minutes: 10 },
         ClientMsg::EndSession,
+        ClientMsg::RotateKey,
+        ClientMsg::SetShareHistory { enabled: true },
     ];
     samples.iter().for_each(variant_is_sampled);
     (fx, samples)
@@ -289,7 +298,7 @@ fn the_samples_cover_every_client_message() {
         .map(ClientMsg::type_name)
         .collect();
     assert_eq!(fac, KNOWN_CLIENT_TYPES[first..].to_vec());
-    assert_eq!(fac.len(), 36);
+    assert_eq!(fac.len(), 38);
 }
 
 #[test]
@@ -300,7 +309,7 @@ fn participants_are_refused_every_facilitator_command_without_side_effects() {
         fx.refuse("c1", m, ErrorCode::Forbidden);
         n += 1;
     }
-    assert_eq!(n, 36);
+    assert_eq!(n, 38);
 }
 
 #[test]
@@ -320,6 +329,7 @@ fn facilitators_may_send_every_facilitator_command() {
         let (mut fx, samples) = matrix();
         let m = samples[idx].clone();
         let hand_over = matches!(m, ClientMsg::HandOver { .. });
+        let rotate = matches!(m, ClientMsg::RotateKey);
         let r = fx.cmd("k", m);
         if hand_over {
             assert_eq!(
@@ -327,10 +337,16 @@ fn facilitators_may_send_every_facilitator_command() {
                 ErrorCode::Forbidden,
                 "only the Facilitator hands over"
             );
+        } else if rotate {
+            assert_eq!(
+                code(r),
+                ErrorCode::Forbidden,
+                "only the lead rotates the key"
+            );
         } else {
             assert!(r.is_ok(), "co-facilitator {shown} → {r:?}");
         }
         checked += 1;
     }
-    assert_eq!(checked, 36);
+    assert_eq!(checked, 38);
 }

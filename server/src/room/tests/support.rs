@@ -241,3 +241,94 @@ fn invite_to_share_and_decline() {
         ErrorCode::NotFound,
     );
 }
+
+#[test]
+fn a_second_request_updates_the_open_one() {
+    let mut fx = Fx::new();
+    let f = fx.id("f");
+    let (_, first) = support_of(&fx.ok(
+        "c1",
+        ClientMsg::SupportRequest {
+            note: Some("rough shift".into()),
+        },
+    ));
+    fx.now += SEC;
+    // Distress escalates the open request: same id, now urgent, note kept.
+    let out = fx.ok("c1", ClientMsg::Distress);
+    assert!(matches!(replies(&out, "c1")[0], ServerMsg::Crisis { .. }));
+    let (_, req) = support_of(&out);
+    assert_eq!(req.id, first.id);
+    assert!(req.urgent);
+    assert_eq!(req.note.as_deref(), Some("rough shift"));
+    assert_eq!(req.ts, first.ts, "waiting since the first request");
+    // A new note replaces the old one; urgency is never taken back.
+    fx.now += SEC;
+    let (_, req) = support_of(&fx.ok(
+        "c1",
+        ClientMsg::SupportRequest {
+            note: Some("still here".into()),
+        },
+    ));
+    assert_eq!(req.id, first.id);
+    assert!(req.urgent);
+    assert_eq!(req.note.as_deref(), Some("still here"));
+    assert_eq!(fx.snapshot("f").support_requests, vec![req.clone()]);
+    assert_eq!(fx.snapshot("c1").support_requests, vec![req.clone()]);
+    // Others have their own.
+    let (_, other) = support_of(&fx.ok("c2", ClientMsg::SupportRequest { note: None }));
+    assert_ne!(other.id, first.id);
+    assert_eq!(fx.snapshot("f").support_requests.len(), 2);
+    // Once a one-on-one is open for it, it is no longer open: a new request is new.
+    fx.ok(
+        "f",
+        ClientMsg::OpenOneOnOne {
+            request_id: first.id.clone(),
+        },
+    );
+    fx.room.take_effects();
+    fx.room
+        .one_on_one_opened(&first.id, &f, "r-private", "SECRETKEY", fx.now);
+    fx.out();
+    let (_, again) = support_of(&fx.ok("c1", ClientMsg::SupportRequest { note: None }));
+    assert_ne!(again.id, first.id);
+    assert!(!again.urgent);
+    assert_eq!(fx.snapshot("f").support_requests.len(), 3);
+}
+
+#[test]
+fn a_flood_of_requests_never_pushes_out_urgent_ones() {
+    let mut fx = Fx::new();
+    let (_, urgent) = support_of(&fx.ok("c1", ClientMsg::Distress));
+    // One member flooding holds one request.
+    for i in 0..300 {
+        fx.ok(
+            "c2",
+            ClientMsg::SupportRequest {
+                note: Some(format!("flood {i}")),
+            },
+        );
+    }
+    let queue = fx.snapshot("f").support_requests;
+    assert_eq!(queue.len(), 2);
+    assert_eq!(queue[1].note.as_deref(), Some("flood 299"));
+    // Many members flooding: the queue holds 200, the oldest ordinary ones go first,
+    // the urgent one stays.
+    for n in 0..250 {
+        let conn = format!("x{n}");
+        fx.add(&conn, &format!("Flooder {n}"));
+        fx.ok(&conn, ClientMsg::SupportRequest { note: None });
+    }
+    let queue = fx.snapshot("f").support_requests;
+    assert_eq!(queue.len(), 200);
+    assert!(queue.contains(&urgent), "the urgent request was dropped");
+    let last = queue.last().unwrap();
+    assert_eq!(last.member_id, fx.id("x249"));
+    // Urgent requests beyond the bound are all kept.
+    for n in 0..210 {
+        fx.ok(&format!("x{n}"), ClientMsg::Distress);
+    }
+    let queue = fx.snapshot("f").support_requests;
+    assert!(queue.contains(&urgent));
+    assert_eq!(queue.iter().filter(|r| r.urgent).count(), 211);
+    assert_eq!(queue.len(), 211);
+}
