@@ -72,6 +72,9 @@ impl Broker for MemoryBroker {
 
     async fn persist(&self, _room: &Room) {}
 
+    /// The model's history is the only one: nothing else to change.
+    async fn history_rewritten(&self, _room: &Room) {}
+
     async fn released(&self, _room_id: &str) {}
 
     async fn dropped(&self, room_id: &str) {

@@ -57,6 +57,11 @@ pub trait Broker: Send + Sync + 'static {
     async fn maintain(&self, room: &Room) -> bool;
     /// Save the room's whole state now (before handing it over).
     async fn persist(&self, room: &Room);
+    /// The room's history changed other than by growing (a message was
+    /// deleted, or the last member left and the conversation was dropped):
+    /// make whatever outlives this instance match the model's history and
+    /// state now, so nothing removed here can come back after a takeover.
+    async fn history_rewritten(&self, room: &Room);
     /// The room's actor ended (retention over): forget it everywhere.
     async fn dropped(&self, room_id: &str);
     /// The room's actor stopped here; another instance may host it now.

@@ -969,3 +969,78 @@ impl Server {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Reading Redis directly (what Huddle leaves in it)
+// ---------------------------------------------------------------------------
+
+/// Every byte of a Redis reply, flattened to text (lossy UTF-8), for scanning.
+fn redis_value_text(v: &redis::Value, out: &mut String) {
+    use redis::Value;
+    match v {
+        Value::BulkString(b) => out.push_str(&String::from_utf8_lossy(b)),
+        Value::SimpleString(s) => out.push_str(s),
+        Value::VerbatimString { text, .. } => out.push_str(text),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Array(items) | Value::Set(items) => {
+            for i in items {
+                redis_value_text(i, out);
+                out.push('\n');
+            }
+        }
+        Value::Map(pairs) => {
+            for (k, v) in pairs {
+                redis_value_text(k, out);
+                out.push('\n');
+                redis_value_text(v, out);
+                out.push('\n');
+            }
+        }
+        other => out.push_str(&format!("{other:?}")),
+    }
+}
+
+/// A plain (synchronous) connection to a Redis URL.
+pub fn redis_con(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
+/// Every key in Redis with its whole value as text (strings, streams with
+/// every field, sets, hashes, lists): what an operator with read access sees.
+pub fn redis_dump(url: &str) -> Vec<(String, String)> {
+    let mut con = redis_con(url);
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).expect("KEYS");
+    let mut out = Vec::new();
+    for k in keys {
+        let t: String = redis::cmd("TYPE").arg(&k).query(&mut con).expect("TYPE");
+        let v: redis::Value = match t.as_str() {
+            "string" => redis::cmd("GET").arg(&k).query(&mut con),
+            "stream" => redis::cmd("XRANGE")
+                .arg(&k)
+                .arg("-")
+                .arg("+")
+                .query(&mut con),
+            "set" => redis::cmd("SMEMBERS").arg(&k).query(&mut con),
+            "hash" => redis::cmd("HGETALL").arg(&k).query(&mut con),
+            "list" => redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query(&mut con),
+            "zset" => redis::cmd("ZRANGE").arg(&k).arg(0).arg(-1).query(&mut con),
+            _ => Ok(redis::Value::Nil),
+        }
+        .unwrap_or(redis::Value::Nil);
+        let mut text = String::new();
+        redis_value_text(&v, &mut text);
+        out.push((k, text));
+    }
+    out
+}
+
+/// The keys whose value contains `needle` (empty: it is nowhere in Redis).
+pub fn redis_keys_containing(url: &str, needle: &str) -> Vec<String> {
+    redis_dump(url)
+        .into_iter()
+        .filter(|(_, v)| v.contains(needle))
+        .map(|(k, _)| k)
+        .collect()
+}

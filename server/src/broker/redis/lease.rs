@@ -180,7 +180,11 @@ impl RedisBroker {
         match r {
             Ok(0) => false,
             Ok(n) => {
-                if n == 2 || self.state_is_stale(room) || self.backlog.contains_key(id) {
+                if n == 2
+                    || self.state_is_stale(room)
+                    || self.backlog.contains_key(id)
+                    || self.rewrite_pending.contains(id)
+                {
                     // Lease re-created (Redis restarted) or state behind: store it all again.
                     self.save_state(room).await;
                     self.write_meta(id, &RoomMeta::of(room)).await;

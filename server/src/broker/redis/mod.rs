@@ -9,7 +9,9 @@
 //! Keys (all under `huddle:`), each with a TTL so nothing outlives retention:
 //! * `room:{id}:meta`   public info, facilitator key hash, summary (JSON)
 //! * `room:{id}:state`  the room model's snapshot (JSON)
-//! * `room:{id}:events` a capped stream of event batches (history for resume)
+//! * `room:{id}:events` a capped stream of event batches (history for resume);
+//!   rebuilt from the model when a message is deleted, and deleted with the
+//!   conversation when the last member leaves
 //! * `room:{id}:owner`  the owning instance id (lease, renewed every 2 s)
 //! * `instance:{id}`    an instance heartbeat (renewed every 1.5 s)
 //! * `rooms`            the set of room ids (for the drop-in list)
@@ -110,6 +112,9 @@ pub struct RedisBroker {
     generation: AtomicU64,
     saved: DashMap<String, Saved>,
     backlog: DashMap<String, Vec<Arc<Vec<Delivery>>>>,
+    /// Rooms whose history stream must be rebuilt from the model (a rewrite
+    /// failed: Redis was away); the next save does it.
+    rewrite_pending: DashSet<String>,
     watched: DashSet<String>,
     claiming: DashSet<String>,
     /// Last event seq delivered here, per watched room hosted elsewhere.
@@ -181,6 +186,7 @@ impl RedisBroker {
             generation: AtomicU64::new(0),
             saved: DashMap::new(),
             backlog: DashMap::new(),
+            rewrite_pending: DashSet::new(),
             watched: DashSet::new(),
             claiming: DashSet::new(),
             delivered: DashMap::new(),
@@ -385,6 +391,7 @@ impl RedisBroker {
     async fn released_local(&self, room_id: &str) {
         self.saved.remove(room_id);
         self.backlog.remove(room_id);
+        self.rewrite_pending.remove(room_id);
         // On failure (counted and logged): commands still arriving for the room
         // find no actor here and are dropped (logged at debug).
         self.unsubscribe(room_id, &ch_in(room_id)).await;
@@ -518,6 +525,10 @@ impl Broker for RedisBroker {
 
     async fn persist(&self, room: &Room) {
         self.save_state(room).await
+    }
+
+    async fn history_rewritten(&self, room: &Room) {
+        self.rewrite_history(room).await
     }
 
     async fn dropped(&self, room_id: &str) {

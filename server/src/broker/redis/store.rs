@@ -64,6 +64,13 @@ impl RedisBroker {
     /// back), with the state when it is due.
     pub(super) async fn publish_batch(&self, room: &Room, batch: Arc<Vec<Delivery>>) {
         let id = &room.info().id;
+        if self.rewrite_pending.contains(id) {
+            // The stream is rebuilt from the model's history (which has this
+            // batch's events); the batch itself still goes to the others.
+            self.backlog.entry(id.clone()).or_default().push(batch);
+            self.rewrite_history(room).await;
+            return;
+        }
         let mut pending = self.backlog.remove(id).map(|(_, v)| v).unwrap_or_default();
         pending.push(batch);
         let mut p = redis::pipe();
@@ -103,13 +110,7 @@ impl RedisBroker {
             }
             // Counted and logged: keep the batches; the next publish or the
             // actor's next renewal sends them.
-            Err(_) => {
-                if pending.len() > BACKLOG {
-                    let drop = pending.len() - BACKLOG;
-                    pending.drain(..drop);
-                }
-                self.backlog.insert(id.clone(), pending);
-            }
+            Err(_) => self.keep_backlog(id, pending),
         }
     }
 
@@ -121,9 +122,23 @@ impl RedisBroker {
         })
     }
 
+    /// Keep batches an outage held back (at most [`BACKLOG`], the newest).
+    pub(super) fn keep_backlog(&self, id: &str, mut pending: Vec<Arc<Vec<Delivery>>>) {
+        if pending.len() > BACKLOG {
+            let drop = pending.len() - BACKLOG;
+            pending.drain(..drop);
+        }
+        self.backlog.insert(id.to_string(), pending);
+    }
+
     /// Save the room's whole state now, with what an outage held back.
     pub(super) async fn save_state(&self, room: &Room) {
         let id = &room.info().id;
+        if self.rewrite_pending.contains(id) {
+            // Saves the state too, and publishes the backlog.
+            self.rewrite_history(room).await;
+            return;
+        }
         let backlog = self.backlog.remove(id).map(|(_, v)| v).unwrap_or_default();
         let mut p = redis::pipe();
         self.batches_pipe(&mut p, id, &backlog);
@@ -149,7 +164,7 @@ impl RedisBroker {
         }
     }
 
-    fn state_pipe(&self, p: &mut redis::Pipeline, room: &Room) {
+    pub(super) fn state_pipe(&self, p: &mut redis::Pipeline, room: &Room) {
         let id = &room.info().id;
         let ttl = self.ttl_for(room.info().status);
         match serde_json::to_string(room) {

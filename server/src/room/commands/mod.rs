@@ -12,6 +12,7 @@ mod highlights;
 mod membership;
 mod moderation;
 mod parking;
+mod retention;
 mod rules;
 mod schedule;
 mod support;
