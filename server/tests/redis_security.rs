@@ -331,3 +331,213 @@ async fn no_secret_is_stored_in_redis_in_plaintext() {
         assert!(found.is_empty(), "{what} stored in plaintext in {found:?}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// F.1 Resume during a takeover
+// ---------------------------------------------------------------------------
+
+/// A resume that arrives while the room is moving (its owner just died, the
+/// lease not lapsed yet) answers `unavailable` within a second and does not
+/// spend the single-use token: the retry resumes the same member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_during_a_takeover_answers_unavailable_fast_and_keeps_its_token() {
+    let redis = Redis::start();
+    let mut a = instance(&redis, &[]).await;
+    let b = instance(&redis, &[]).await;
+    let room = a.group("Moving").await;
+    let id = room.room_id.clone();
+    let mut fac = b.client().await;
+    fac.join(&id, "Fac", Some(&room.facilitator_key)).await;
+    let mut m = a.client().await;
+    m.join_ready(&id, "OnA").await;
+    let _ = m.barrier().await;
+    let (you, last, epoch) = (m.me.clone().unwrap(), m.last_seq, m.epoch.clone());
+
+    a.kill_hard();
+    drop(m);
+    // The member's client reconnects through B at once.
+    let mut first = b.client().await;
+    let sent = Instant::now();
+    first.send(&resume_msg(&id, &you, last, &epoch)).await;
+    let answer = first.next_within(Duration::from_millis(1500)).await;
+    let took = sent.elapsed();
+    eprintln!("first answer after {took:?}: {answer:?}");
+    assert!(
+        matches!(
+            answer,
+            Ok(ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            })
+        ),
+        "expected `unavailable` at once, got {answer:?} after {took:?}"
+    );
+    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+    drop(first);
+
+    // The client retries (as the web client does) until the room answers:
+    // the same member, resumed — the token was not spent by the first try.
+    let (back, end) = resume_until_answered(&b, &id, &you, last, &epoch).await;
+    match &end {
+        ServerMsg::Resumed { you: me, .. } => assert_eq!(me.member_id, you.member_id),
+        other => panic!("expected resumed, got {other:?}"),
+    }
+    assert!(back
+        .seen
+        .iter()
+        .all(|m| !matches!(m, ServerMsg::Error { code, .. } if *code == ErrorCode::BadResume)));
+}
+
+// ---------------------------------------------------------------------------
+// D.4 Outage answers honestly
+// ---------------------------------------------------------------------------
+
+/// During a Redis outage, and in the moments after `/readyz` turns 200
+/// again (Redis came back empty), a live room is never `room_not_found`, 404
+/// or an empty directory on an instance that does not host it: `unavailable`
+/// (503) until the owner has stored it again. A chat is refused with
+/// `unavailable` or delivered; an acknowledged chat is never lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_answers_unavailable_never_not_found() {
+    let mut redis = Redis::start();
+    let a = instance(&redis, &[]).await;
+    let b = instance(&redis, &[]).await;
+    let room = a.create_room("Drop-in", RoomKind::DropIn, false).await;
+    let id = room.room_id.clone();
+    let info_path = format!("/api/rooms/{id}");
+    let list_path = "/api/rooms?kind=drop_in";
+    let mut fac = a.client().await;
+    fac.join(&id, "Fac", Some(&room.facilitator_key)).await;
+    let mut pb = b.client().await;
+    pb.join_ready(&id, "OnB").await;
+    pb.chat("before").await;
+    assert_eq!(b.get(&info_path).await.status, 200);
+
+    redis.kill();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while b.get("/readyz").await.status != 503 {
+        assert!(Instant::now() < deadline, "B never noticed the outage");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // HTTP reads through B: 503, never 404 or an empty list.
+    let r = b.get(&info_path).await;
+    assert_eq!(r.status, 503, "room info during the outage: {}", r.body);
+    assert!(r.body.contains("unavailable"), "{}", r.body);
+    let r = b.get(list_path).await;
+    assert_eq!(r.status, 503, "directory during the outage: {}", r.body);
+    // A join through B: `unavailable`, not `room_not_found`.
+    let mut j = b.client().await;
+    let reply = j.join_raw(&id, "Joiner", None, None).await;
+    assert!(
+        matches!(
+            reply,
+            ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            }
+        ),
+        "join during the outage: {reply:?}"
+    );
+    // A chat through B: refused with `unavailable` (it cannot reach the owner).
+    pb.send(&ClientMsg::Chat {
+        text: "during".into(),
+    })
+    .await;
+    let m = pb
+        .wait_for(12, |m| {
+            matches!(m, ServerMsg::Error { .. })
+                || matches!(m, ServerMsg::Event { event: Event::Chat { message }, .. } if message.text == "during")
+        })
+        .await;
+    let refused_during = matches!(
+        m,
+        ServerMsg::Error {
+            code: ErrorCode::Unavailable,
+            ..
+        }
+    );
+    assert!(
+        refused_during || matches!(m, ServerMsg::Event { .. }),
+        "chat during the outage: {m:?}"
+    );
+    // The owner keeps serving its own members (and knows its own room).
+    fac.chat("said on the owner during the outage").await;
+    let r = a.get(&info_path).await;
+    assert_ne!(r.status, 404, "the owner lost its own room: {}", r.body);
+
+    // Redis comes back empty. From the moment B is ready again, every answer
+    // is the truth or `unavailable`, until the room is fully back.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while b.get("/readyz").await.status != 200 {
+        assert!(Instant::now() < deadline, "B never became ready again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut acked = Vec::new();
+    let mut n = 0;
+    loop {
+        assert!(Instant::now() < deadline, "the room never came back");
+        let info = b.get(&info_path).await;
+        assert!(
+            info.status == 200 || info.status == 503,
+            "room info after recovery: {} {}",
+            info.status,
+            info.body
+        );
+        let list = b.get(list_path).await;
+        assert!(
+            list.status == 503 || (list.status == 200 && list.body.contains(&id)),
+            "directory after recovery: {} {}",
+            list.status,
+            list.body
+        );
+        let mut j = b.client().await;
+        let reply = j.join_raw(&id, "Joiner", None, None).await;
+        let joined = match reply {
+            ServerMsg::Welcome { .. } => true,
+            ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            } => false,
+            other => panic!("join after recovery: {other:?}"),
+        };
+        n += 1;
+        let text = format!("after {n}");
+        pb.send(&ClientMsg::Chat { text: text.clone() }).await;
+        let m = pb
+            .wait_for(12, |m| {
+                matches!(m, ServerMsg::Error { .. })
+                    || matches!(m, ServerMsg::Event { event: Event::Chat { message }, .. } if message.text == text)
+            })
+            .await;
+        let chat_ok = match m {
+            ServerMsg::Event { .. } => {
+                acked.push(text);
+                true
+            }
+            ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            } => false,
+            other => panic!("chat after recovery: {other:?}"),
+        };
+        if joined && chat_ok && info.status == 200 && list.status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Every acknowledged chat reached the owner's member, once.
+    let _ = fac.barrier().await;
+    let got = chat_texts(&fac.seen);
+    for t in &acked {
+        assert_eq!(
+            got.iter().filter(|g| *g == t).count(),
+            1,
+            "{t:?} acknowledged on B but not delivered once: {got:?}"
+        );
+    }
+    if !refused_during {
+        assert_eq!(got.iter().filter(|g| *g == "during").count(), 1);
+    }
+}

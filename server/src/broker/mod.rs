@@ -45,8 +45,12 @@ pub trait Broker: Send + Sync + 'static {
     async fn publish(&self, room: &Room, batch: Arc<Vec<Delivery>>);
     /// Public metadata of a room (for HTTP), kept by its actor.
     async fn store_meta(&self, room_id: &str, meta: &RoomMeta);
-    async fn meta(&self, room_id: &str) -> Option<RoomMeta>;
-    async fn list_meta(&self) -> Vec<RoomMeta>;
+    /// A room's metadata: `Ok(None)` only when the room surely does not
+    /// exist; an error when that cannot be told now (storage unreachable, or
+    /// just back and not yet refilled by the rooms' owners).
+    async fn meta(&self, room_id: &str) -> Result<Option<RoomMeta>, BrokerError>;
+    /// Every room's metadata; an error (never an empty list) when it cannot be told now.
+    async fn list_meta(&self) -> Result<Vec<RoomMeta>, BrokerError>;
     /// This instance has sessions in the room (first one) / no longer has any.
     async fn watch(&self, room_id: &str);
     async fn unwatch(&self, room_id: &str);

@@ -78,12 +78,7 @@ impl RedisBroker {
                 )
                 .await;
             if let Ok(None) = owner {
-                let since = *self
-                    .orphans
-                    .entry(room.clone())
-                    .or_insert_with(Instant::now);
-                if since.elapsed() >= ORPHAN_WAIT {
-                    self.orphans.remove(&room);
+                if self.orphaned(&room) {
                     // Not taken (someone was faster, or Redis failed: counted
                     // and logged): the next upkeep looks again.
                     self.claim(events, &room).await;
@@ -93,6 +88,18 @@ impl RedisBroker {
                 self.orphans.remove(&room);
             }
         }
+    }
+
+    /// The room has no owner now: may it be taken over? At once, normally
+    /// (its lease lapsed or was given back); while Redis is settling, only
+    /// once it has looked ownerless for [`ORPHAN_WAIT`] (its owner may only be
+    /// storing it again).
+    pub(super) fn orphaned(&self, room_id: &str) -> bool {
+        let since = *self
+            .orphans
+            .entry(room_id.to_string())
+            .or_insert_with(Instant::now);
+        !self.settling() || since.elapsed() >= ORPHAN_WAIT
     }
 
     /// Try to become the room's owner and host it here from what Redis keeps;
@@ -105,6 +112,9 @@ impl RedisBroker {
             return false;
         }
         let r = self.claim_inner(events, room_id).await;
+        if r {
+            self.orphans.remove(room_id);
+        }
         self.claiming.remove(room_id);
         r
     }

@@ -54,8 +54,17 @@ use tokio_util::sync::CancellationToken;
 const LEASE_MS: u64 = 6_000;
 const HEARTBEAT_MS: u64 = 6_000;
 const KEY_TTL_MS: u64 = 24 * 3600 * 1000;
-/// How long a room must look ownerless before another instance takes it over.
+/// Just after Redis came back (possibly empty), how long a missing key
+/// proves nothing: every owner stores its rooms and leases again within its
+/// next renewal (2 s) and every instance writes its heartbeat.
+const SETTLE: Duration = Duration::from_millis(HEARTBEAT_MS + 2_000);
+/// While settling, how long a room must look ownerless before another
+/// instance takes it over (its owner may only be re-storing it).
 const ORPHAN_WAIT: Duration = Duration::from_millis(2_500);
+/// How long a resume waits for a room that is between owners before it
+/// answers `unavailable` (retry): a resume must not wait for the takeover,
+/// or be applied after its client gave up (spending its single-use token).
+const RESUME_WAIT: Duration = Duration::from_millis(800);
 /// At most one warning per operation in this time (an outage fails every
 /// call; /metrics counts them all).
 const WARN_EVERY_MS: u64 = 1_000;
@@ -125,6 +134,9 @@ pub struct RedisBroker {
     orphans: DashMap<String, Instant>,
     /// When Redis last came back after an outage.
     recovered_at: Mutex<Option<Instant>>,
+    /// Metadata of the rooms hosted here, as last stored by their actors:
+    /// the owner answers for its own rooms even while Redis is away.
+    local_meta: DashMap<String, RoomMeta>,
     /// Rooms being released: their `in` channel stays unsubscribed.
     intake_closed: DashSet<String>,
     /// `in` channels being unsubscribed → who waits for the confirmation.
@@ -193,6 +205,7 @@ impl RedisBroker {
             caught_up: AtomicU64::new(0),
             orphans: DashMap::new(),
             recovered_at: Mutex::new(None),
+            local_meta: DashMap::new(),
             intake_closed: DashSet::new(),
             intake_waiters: DashMap::new(),
             warn_gates: Default::default(),
@@ -315,6 +328,17 @@ impl RedisBroker {
 
     // ----- health -----
 
+    /// Redis is away, or came back moments ago and the rooms' owners have
+    /// not stored everything again yet: a missing key proves nothing.
+    fn settling(&self) -> bool {
+        !self.up.load(Relaxed)
+            || self
+                .recovered_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some_and(|t| t.elapsed() < SETTLE)
+    }
+
     fn set_up(&self, events: &dyn BrokerEvents, up: bool) {
         let was = self.up.swap(up, Relaxed);
         if was && !up {
@@ -392,6 +416,7 @@ impl RedisBroker {
         self.saved.remove(room_id);
         self.backlog.remove(room_id);
         self.rewrite_pending.remove(room_id);
+        self.local_meta.remove(room_id);
         // On failure (counted and logged): commands still arriving for the room
         // find no actor here and are dropped (logged at debug).
         self.unsubscribe(room_id, &ch_in(room_id)).await;
@@ -433,14 +458,26 @@ impl Broker for RedisBroker {
     }
 
     async fn submit(&self, room_id: &str, cmd: RoomCmd) -> Result<(), BrokerError> {
-        let deadline = Instant::now() + Duration::from_millis(LEASE_MS + 2_000);
+        // A resume spends its token when applied: it never waits for a
+        // takeover (its client may give up and retry meanwhile) but answers
+        // `unavailable` at once, unheard, so the retry finds the token intact.
+        let resume = matches!(
+            &cmd,
+            RoomCmd::Join {
+                resume: Some(_),
+                ..
+            }
+        );
+        let wait = if resume {
+            RESUME_WAIT
+        } else {
+            Duration::from_millis(LEASE_MS + 2_000)
+        };
+        let deadline = Instant::now() + wait;
         let payload = serde_json::to_string(&cmd).map_err(BrokerError::Encode)?;
         let Some(events) = self.events.get() else {
             return Err(BrokerError::RoomUnavailable);
         };
-        // Nobody listening may only mean the owner is resubscribing (Redis just
-        // came back): wait a moment before taking the room over.
-        let mut unheard_since: Option<Instant> = None;
         let mut cmd = cmd;
         loop {
             cmd = match events.command_arrived(room_id, cmd).await {
@@ -458,10 +495,32 @@ impl Broker for RedisBroker {
             match n {
                 Ok(n) if n > 0 => return Ok(()),
                 Ok(_) => {
-                    // Nobody hosts it: take it over (or wait for the old lease to lapse).
-                    let since = *unheard_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= ORPHAN_WAIT && self.claim(&*events, room_id).await {
-                        continue;
+                    // Nobody heard it (so nothing was applied). Whose is the room?
+                    let owner = self
+                        .query::<Option<String>>(
+                            RedisOp::Owner,
+                            Some(room_id),
+                            redis::cmd("GET").arg(k_owner(room_id)),
+                        )
+                        .await;
+                    match owner {
+                        // Nobody's: take it over (while settling, only once it
+                        // has looked ownerless for a while: its owner may be
+                        // storing it again).
+                        Ok(None) => {
+                            if self.orphaned(room_id) && self.claim(&*events, room_id).await {
+                                continue;
+                            }
+                        }
+                        // Its lease lives on: the owner just died or is handing
+                        // it over. A resume answers now (retry); others wait.
+                        Ok(Some(_)) if resume => return Err(BrokerError::RoomMoving),
+                        Ok(Some(_)) => {}
+                        // Counted and logged: Redis may be back in a moment.
+                        Err(_) if !self.up.load(Relaxed) => {
+                            return Err(BrokerError::RoomUnavailable)
+                        }
+                        Err(_) => {}
                     }
                     let exists = self
                         .query::<bool>(
@@ -470,16 +529,27 @@ impl Broker for RedisBroker {
                             redis::cmd("EXISTS").arg(k_state(room_id)),
                         )
                         .await;
+                    // No state: no such room — unless Redis just came back
+                    // and the owner has not stored it again yet.
                     if let Ok(false) = exists {
-                        return Err(BrokerError::RoomNotFound);
+                        if !self.settling() {
+                            return Err(BrokerError::RoomNotFound);
+                        }
                     }
                     // It exists, or Redis could not say (counted and logged): retry.
                 }
-                // Counted and logged; Redis may be back in a moment: retry until the deadline.
+                // Counted and logged. A known outage answers at once (the
+                // client retries; nothing was sent); otherwise Redis may be
+                // back in a moment: retry until the deadline.
+                Err(_) if !self.up.load(Relaxed) => return Err(BrokerError::RoomUnavailable),
                 Err(_) => {}
             }
             if Instant::now() > deadline {
-                return Err(BrokerError::RoomUnavailable);
+                return Err(if resume {
+                    BrokerError::RoomMoving
+                } else {
+                    BrokerError::RoomUnavailable
+                });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -493,11 +563,11 @@ impl Broker for RedisBroker {
         self.write_meta(room_id, meta).await
     }
 
-    async fn meta(&self, room_id: &str) -> Option<RoomMeta> {
+    async fn meta(&self, room_id: &str) -> Result<Option<RoomMeta>, BrokerError> {
         self.read_meta(room_id).await
     }
 
-    async fn list_meta(&self) -> Vec<RoomMeta> {
+    async fn list_meta(&self) -> Result<Vec<RoomMeta>, BrokerError> {
         self.read_directory().await
     }
 

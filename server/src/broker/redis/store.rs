@@ -43,8 +43,10 @@ impl RedisBroker {
             .arg(KEY_TTL_MS)
             .ignore();
         p.cmd("SADD").arg(K_ROOMS).arg(&id).ignore();
-        self.query_pipe::<()>(RedisOp::Create, Some(&id), &p)
-            .await?;
+        if let Err(e) = self.query_pipe::<()>(RedisOp::Create, Some(&id), &p).await {
+            self.local_meta.remove(&id);
+            return Err(e);
+        }
         // On failure (counted and logged): upkeep subscribes the `in` channels
         // of the rooms hosted here again.
         self.subscribe(Some(&id), ch_in(&id)).await;
@@ -195,6 +197,7 @@ impl RedisBroker {
     }
 
     pub(super) async fn write_meta(&self, room_id: &str, meta: &RoomMeta) {
+        self.local_meta.insert(room_id.to_string(), meta.clone());
         let ttl = self.ttl_for(meta.public.info.status);
         let json = match serde_json::to_string(meta) {
             Ok(json) => json,
@@ -214,39 +217,56 @@ impl RedisBroker {
         self.exec(RedisOp::Meta, Some(room_id), &set).await;
     }
 
-    /// A room's metadata; `None` when there is none, or when Redis cannot be
-    /// read (counted and logged; answered as "no such room", as ever).
-    pub(super) async fn read_meta(&self, room_id: &str) -> Option<RoomMeta> {
+    /// A room's metadata. The owner answers for the rooms it hosts from what
+    /// their actors stored last (even while Redis is away). Otherwise from
+    /// Redis: `Ok(None)` only when Redis says there is none and is not
+    /// settling (just back, owners storing their rooms again); a failed read
+    /// (counted and logged) is an error, never "no such room".
+    pub(super) async fn read_meta(&self, room_id: &str) -> Result<Option<RoomMeta>, BrokerError> {
+        if let Some(m) = self.local_meta.get(room_id) {
+            return Ok(Some(m.clone()));
+        }
         let v = self
             .query::<Option<String>>(
                 RedisOp::Meta,
                 Some(room_id),
                 redis::cmd("GET").arg(k_meta(room_id)),
             )
-            .await
-            .ok()??;
-        serde_json::from_str(&v).ok()
+            .await?;
+        match v {
+            Some(v) => match serde_json::from_str(&v) {
+                Ok(m) => Ok(Some(m)),
+                Err(_) => {
+                    tracing::warn!(room = %room_id, "stored room metadata is unreadable");
+                    Ok(None)
+                }
+            },
+            None if self.settling() => Err(BrokerError::RoomUnavailable),
+            None => Ok(None),
+        }
     }
 
-    /// Every room's metadata (empty when Redis cannot be read: counted and
-    /// logged). Ids whose metadata expired leave the directory.
-    pub(super) async fn read_directory(&self) -> Vec<RoomMeta> {
+    /// Every room's metadata. Ids whose metadata expired leave the
+    /// directory. A failed read (counted and logged), or Redis settling after
+    /// an outage, is an error: never an empty or partial list.
+    pub(super) async fn read_directory(&self) -> Result<Vec<RoomMeta>, BrokerError> {
+        if self.settling() {
+            return Err(BrokerError::RoomUnavailable);
+        }
         let ids = self
             .query::<Vec<String>>(
                 RedisOp::Directory,
                 None,
                 redis::cmd("SMEMBERS").arg(K_ROOMS),
             )
-            .await
-            .unwrap_or_default();
+            .await?;
         if ids.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|i| k_meta(i)).collect();
         let vals = self
             .query::<Vec<Option<String>>>(RedisOp::Directory, None, redis::cmd("MGET").arg(&keys))
-            .await
-            .unwrap_or_default();
+            .await?;
         let mut gone = Vec::new();
         let mut out = Vec::new();
         for (id, v) in ids.iter().zip(vals) {
@@ -260,7 +280,7 @@ impl RedisBroker {
             // On failure (counted and logged): the next listing removes them.
             self.exec(RedisOp::Directory, None, &srem).await;
         }
-        out
+        Ok(out)
     }
 
     /// Put a room (back) in the directory; returns whether it was done.
