@@ -116,6 +116,8 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     pub connections_refused: AtomicU64,
     pub redis_publishes: AtomicU64,
+    /// Messages from Redis dropped: unsigned or badly signed (--redis-signing-key).
+    pub redis_forged: AtomicU64,
     /// Failed Redis operations, by [`RedisOp`].
     redis_errors: [AtomicU64; RedisOp::ALL.len()],
     pub redis_rtt_us_sum: AtomicU64,
@@ -203,6 +205,12 @@ impl Metrics {
             "Batches published to Redis.",
             "counter",
             self.redis_publishes.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_redis_forged_total",
+            "Messages from Redis dropped because they were unsigned or badly signed.",
+            "counter",
+            self.redis_forged.load(Relaxed) as i64,
         );
         g(
             "huddle_redis_rtt_microseconds_sum",

@@ -541,3 +541,136 @@ async fn an_outage_answers_unavailable_never_not_found() {
         assert_eq!(got.iter().filter(|g| *g == "during").count(), 1);
     }
 }
+
+// ---------------------------------------------------------------------------
+// D.2 Signed cross-instance traffic
+// ---------------------------------------------------------------------------
+
+const SIGNING_KEY: &str = "a-test-signing-key-of-at-least-32-characters";
+
+/// `huddle_redis_forged_total` of an instance.
+async fn forged(s: &Server) -> i64 {
+    s.metrics()
+        .await
+        .get("huddle_redis_forged_total")
+        .copied()
+        .unwrap_or(-1)
+}
+
+/// PUBLISH straight to Redis (as anyone who can reach it could).
+fn publish(url: &str, channel: &str, payload: &[u8]) -> i64 {
+    let mut con = redis_con(url);
+    redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(payload)
+        .query(&mut con)
+        .expect("PUBLISH")
+}
+
+/// With `--redis-signing-key`, every cross-instance message is signed: a
+/// forged command (a join, a facilitator's `end_session` in the room's
+/// command channel) and a forged batch (a chat in the room's fan-out channel)
+/// are dropped and counted; nobody sees them. Signed traffic flows as ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_redis_messages_are_dropped_and_counted() {
+    let redis = Redis::start();
+    let url = redis.url();
+    let signed = ["--redis-signing-key", SIGNING_KEY];
+    let a = instance(&redis, &signed).await;
+    let b = instance(&redis, &signed).await;
+    let room = a.group("Signed").await;
+    let id = room.room_id.clone();
+    let mut fac = a.client().await;
+    fac.join(&id, "Fac", Some(&room.facilitator_key)).await;
+    let mut p = b.client().await;
+    p.join_ready(&id, "OnB").await;
+    // Signed traffic works both ways (commands B → A, batches A → B).
+    p.chat("signed and delivered").await;
+    fac.recv_event(
+        |e| matches!(e, Event::Chat { message } if message.text == "signed and delivered"),
+    )
+    .await;
+    let _ = p.barrier().await;
+    assert_eq!(forged(&a).await, 0);
+    assert_eq!(forged(&b).await, 0);
+
+    // Forged commands for the owner: a join, and the facilitator's end_session
+    // (with the connection id it would need: a guess, as an attacker would).
+    let join = serde_json::json!({"Join": {
+        "conn": "forged-conn", "instance": "nowhere", "addr_hash": null,
+        "v": PROTOCOL_VERSION, "name": "Intruder", "facilitator_key": null, "resume": null
+    }});
+    let end =
+        serde_json::json!({"Client": {"conn": "forged-conn", "msg": {"type": "end_session"}}});
+    let in_ch = format!("huddle:room:{id}:in");
+    for cmd in [&join, &end] {
+        let heard = publish(&url, &in_ch, cmd.to_string().as_bytes());
+        assert!(heard >= 1, "the owner listens on {in_ch}");
+    }
+    // A forged batch for the other instance: a chat "from" the facilitator.
+    let frame = serde_json::to_string(&ServerMsg::Event {
+        seq: 10_000,
+        ts: now_ms(),
+        event: Event::Chat {
+            message: ChatMessage {
+                id: "forged".into(),
+                seq: 10_000,
+                from: fac.member_id(),
+                name: "Fac".into(),
+                text: "forged words".into(),
+                ts: now_ms(),
+                reactions: Default::default(),
+            },
+        },
+    })
+    .unwrap();
+    let batch = format!(
+        "someone\n{{\"d\":[{{\"F\":{{\"a\":\"all\",\"s\":10000,\"n\":{}}}}}]}}\n{frame}",
+        frame.len()
+    );
+    let heard = publish(&url, &format!("huddle:room:{id}:out"), batch.as_bytes());
+    assert!(heard >= 1, "B listens to the room's batches");
+
+    // Nobody sees any of it; the room is still open; both were counted.
+    let seen_f = fac.collect_for(Duration::from_millis(1500)).await;
+    let seen_p = p.collect_for(Duration::from_millis(300)).await;
+    for (who, seen) in [("facilitator", &seen_f), ("member", &seen_p)] {
+        let text = serde_json::to_string(seen).unwrap();
+        assert!(
+            !text.contains("Intruder"),
+            "{who} saw a forged join: {text}"
+        );
+        assert!(
+            !text.contains("forged words"),
+            "{who} saw a forged chat: {text}"
+        );
+        assert!(
+            !text.contains("session_ended"),
+            "{who} saw a forged end: {text}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while forged(&a).await < 2 || forged(&b).await < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "forgeries not counted: A {} B {}",
+            forged(&a).await,
+            forged(&b).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(a.log_output().contains("forged"), "{}", a.log_output());
+    // And signed traffic still flows.
+    fac.chat("still signed").await;
+    p.recv_event(|e| matches!(e, Event::Chat { message } if message.text == "still signed"))
+        .await;
+    p.chat("me too").await;
+    fac.recv_event(|e| matches!(e, Event::Chat { message } if message.text == "me too"))
+        .await;
+    // What Redis keeps is signed too: nothing stored lacks a signature.
+    for (k, v) in redis_dump(&url) {
+        if k.ends_with(":state") || k.ends_with(":meta") || k.ends_with(":events") {
+            assert!(v.contains("hs1:"), "{k} is stored unsigned");
+        }
+    }
+}

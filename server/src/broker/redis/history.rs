@@ -103,18 +103,12 @@ impl RedisBroker {
     ) {
         for b in batches {
             if let Some(events) = encode(&self.instance, &for_history(b), true) {
-                p.cmd("XADD")
-                    .arg(k_events(id))
-                    .arg("MAXLEN")
-                    .arg("~")
-                    .arg(HISTORY_BATCHES)
-                    .arg("*")
-                    .arg("b")
-                    .arg(events)
-                    .ignore();
+                self.xadd(p, id, events);
             }
             if let Some(all) = encode(&self.instance, b, false) {
-                p.cmd("PUBLISH").arg(ch_out(id)).arg(all).ignore();
+                let ch = ch_out(id);
+                let all = self.signer.seal(&ch, all);
+                p.cmd("PUBLISH").arg(ch).arg(all).ignore();
             }
         }
     }
@@ -134,7 +128,9 @@ impl RedisBroker {
         // stream itself is rebuilt below from the model, which holds it all.
         for b in &backlog {
             if let Some(all) = encode(&self.instance, b, false) {
-                p.cmd("PUBLISH").arg(ch_out(id)).arg(all).ignore();
+                let ch = ch_out(id);
+                let all = self.signer.seal(&ch, all);
+                p.cmd("PUBLISH").arg(ch).arg(all).ignore();
             }
         }
         p.cmd("DEL").arg(k_events(id)).ignore();
@@ -167,15 +163,7 @@ impl RedisBroker {
             }
             if chunk.len() >= REWRITE_CHUNK || entries.peek().is_none() {
                 if let Some(events) = encode(&self.instance, &chunk, true) {
-                    p.cmd("XADD")
-                        .arg(k_events(id))
-                        .arg("MAXLEN")
-                        .arg("~")
-                        .arg(HISTORY_BATCHES)
-                        .arg("*")
-                        .arg("b")
-                        .arg(events)
-                        .ignore();
+                    self.xadd(&mut p, id, events);
                 }
                 chunk.clear();
             }
@@ -203,6 +191,21 @@ impl RedisBroker {
         }
     }
 
+    /// Append one (encoded) batch to the room's history stream, signed.
+    fn xadd(&self, p: &mut redis::Pipeline, id: &str, events: Vec<u8>) {
+        let key = k_events(id);
+        let events = self.signer.seal(&key, events);
+        p.cmd("XADD")
+            .arg(key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(HISTORY_BATCHES)
+            .arg("*")
+            .arg("b")
+            .arg(events)
+            .ignore();
+    }
+
     /// The room's events kept in Redis (empty when Redis cannot be read: the
     /// failure is counted and logged, and a takeover starts from the state).
     pub(super) async fn load_history(&self, room_id: &str) -> Vec<HistoryEntry> {
@@ -216,13 +219,18 @@ impl RedisBroker {
                     .arg("+"),
             )
             .await;
+        let key = k_events(room_id);
         let mut out = Vec::new();
         for (_id, fields) in reply.unwrap_or_default() {
             for (f, v) in fields {
                 if f != "b" {
                     continue;
                 }
-                let Some(batch) = decode(&v) else {
+                let Some(v) = self.signer.open(&key, &v) else {
+                    self.forged("history entry", room_id);
+                    continue;
+                };
+                let Some(batch) = decode(v) else {
                     tracing::warn!(room = %room_id, "undecodable batch in history; skipped");
                     continue;
                 };

@@ -135,12 +135,9 @@ impl RedisBroker {
         if !matches!(got, Ok(Some(_))) {
             return false;
         }
+        let key = k_state(room_id);
         let state = self
-            .query::<Option<String>>(
-                RedisOp::Claim,
-                Some(room_id),
-                redis::cmd("GET").arg(k_state(room_id)),
-            )
+            .query::<Option<Vec<u8>>>(RedisOp::Claim, Some(room_id), redis::cmd("GET").arg(&key))
             .await;
         let Ok(Some(state)) = state else {
             // No state (the room is gone) or unreadable right now: give the
@@ -148,8 +145,14 @@ impl RedisBroker {
             self.release_lease(room_id).await;
             return false;
         };
-        let Ok(mut room) = serde_json::from_str::<Room>(&state) else {
+        let Some(state) = self.signer.open(&key, &state) else {
+            self.forged("state", room_id);
+            self.release_lease(room_id).await;
+            return false;
+        };
+        let Ok(mut room) = serde_json::from_slice::<Room>(state) else {
             tracing::error!(room = %room_id, "stored room state is unreadable");
+            self.release_lease(room_id).await;
             return false;
         };
         let entries = self.load_history(room_id).await;

@@ -34,17 +34,21 @@
 
 mod history;
 mod lease;
+mod sign;
 mod store;
 mod wire;
 
 use crate::broker::{Broker, BrokerEvents, Delivery, EventsSlot, RoomCmd, RoomMeta, Undelivered};
+use crate::config::Config;
 use crate::error::BrokerError;
 use crate::metrics::{Metrics, RedisOp};
 use crate::room::Room;
+use anyhow::Context;
 use async_trait::async_trait;
 use dashmap::{DashMap, DashSet};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{PushInfo, PushKind, Value};
+use sign::Signer;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -142,17 +146,25 @@ pub struct RedisBroker {
     /// `in` channels being unsubscribed → who waits for the confirmation.
     intake_waiters: DashMap<String, tokio::sync::oneshot::Sender<()>>,
     warn_gates: [WarnGate; RedisOp::ALL.len()],
+    /// Signs what this instance writes for the others, checks what it reads.
+    signer: Signer,
+    /// Rate limit of the "forged message" warnings.
+    forged_gate: WarnGate,
 }
 
 impl RedisBroker {
     /// Connect (fails fast with a clear error if Redis cannot be reached at
-    /// start). `retention_mins`: how long a closed room's keys are kept.
+    /// start): `--redis-url` (redis:// or rediss:// for TLS, with rustls),
+    /// `--redis-ca-file` (a private CA for rediss://), `--redis-signing-key`,
+    /// and `--retention-mins` (how long a closed room's keys are kept).
     pub async fn connect(
-        url: &str,
+        cfg: &Config,
         instance: String,
         metrics: Arc<Metrics>,
-        retention_mins: u64,
     ) -> anyhow::Result<Arc<RedisBroker>> {
+        let url = cfg.redis_url.as_deref().context("no Redis URL")?;
+        let signer = Signer::new(cfg.redis_signing_key.as_ref().map(|k| k.expose()))?;
+        let tls = url.starts_with("rediss://");
         let url = if url.contains("protocol=") {
             url.to_string()
         } else if url.contains('?') {
@@ -165,8 +177,32 @@ impl RedisBroker {
         let info = redis::IntoConnectionInfo::into_connection_info(url.as_str())
             .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?
             .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-        let client =
-            redis::Client::open(info).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
+        if tls
+            && rustls::crypto::ring::default_provider()
+                .install_default()
+                .is_err()
+        {
+            tracing::debug!("a rustls crypto provider was installed already");
+        }
+        let client = match &cfg.redis_ca_file {
+            Some(path) => {
+                anyhow::ensure!(tls, "--redis-ca-file needs a rediss:// URL");
+                let ca = std::fs::read(path)
+                    .with_context(|| format!("reading the Redis CA from {}", path.display()))?;
+                redis::Client::build_with_tls(
+                    info,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(ca),
+                    },
+                )
+                .map_err(|e| anyhow::anyhow!("invalid Redis TLS settings: {e}"))?
+            }
+            None => {
+                redis::Client::open(info).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?
+            }
+        };
+        let retention_mins = cfg.retention_mins;
         let base = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
@@ -209,6 +245,8 @@ impl RedisBroker {
             intake_closed: DashSet::new(),
             intake_waiters: DashMap::new(),
             warn_gates: Default::default(),
+            signer,
+            forged_gate: WarnGate::default(),
         }))
     }
 
@@ -238,6 +276,32 @@ impl RedisBroker {
             error = %e,
             suppressed,
             "redis operation failed"
+        );
+    }
+
+    /// A value from Redis that is unsigned or whose signature does not
+    /// verify (`--redis-signing-key`): dropped by the caller, counted here,
+    /// and logged (at most one line a second) with the room and what it was.
+    fn forged(&self, what: &'static str, room: &str) {
+        Metrics::inc(&self.metrics.redis_forged);
+        let gate = &self.forged_gate;
+        let now = crate::now_ms();
+        let last = gate.last_ms.load(Relaxed);
+        if now.saturating_sub(last) < WARN_EVERY_MS
+            || gate
+                .last_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_err()
+        {
+            gate.suppressed.fetch_add(1, Relaxed);
+            return;
+        }
+        let suppressed = gate.suppressed.swap(0, Relaxed);
+        tracing::warn!(
+            room = %room,
+            what,
+            suppressed,
+            "unsigned or forged message from Redis dropped"
         );
     }
 
@@ -371,6 +435,11 @@ impl RedisBroker {
                 else {
                     return;
                 };
+                let Some(payload) = self.signer.open(&String::from_utf8_lossy(ch), payload) else {
+                    let room = rest.rsplit_once(':').map_or(rest, |(r, _)| r);
+                    self.forged("message", room);
+                    return;
+                };
                 if let Some(room) = rest.strip_suffix(":out") {
                     // Our own batches (we own the room): delivered locally already.
                     if wire::origin(payload) == Some(self.instance.as_bytes())
@@ -475,6 +544,7 @@ impl Broker for RedisBroker {
         };
         let deadline = Instant::now() + wait;
         let payload = serde_json::to_string(&cmd).map_err(BrokerError::Encode)?;
+        let payload = self.signer.seal(&ch_in(room_id), payload);
         let Some(events) = self.events.get() else {
             return Err(BrokerError::RoomUnavailable);
         };

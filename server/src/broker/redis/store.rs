@@ -36,9 +36,13 @@ impl RedisBroker {
             .arg(LEASE_MS)
             .ignore();
         self.state_pipe(&mut p, &room);
+        let key = k_meta(&id);
+        let meta_json = self
+            .signer
+            .seal(&key, serde_json::to_string(&meta).unwrap_or_default());
         p.cmd("SET")
-            .arg(k_meta(&id))
-            .arg(serde_json::to_string(&meta).unwrap_or_default())
+            .arg(key)
+            .arg(meta_json)
             .arg("PX")
             .arg(KEY_TTL_MS)
             .ignore();
@@ -171,12 +175,9 @@ impl RedisBroker {
         let ttl = self.ttl_for(room.info().status);
         match serde_json::to_string(room) {
             Ok(json) => {
-                p.cmd("SET")
-                    .arg(k_state(id))
-                    .arg(json)
-                    .arg("PX")
-                    .arg(ttl)
-                    .ignore();
+                let key = k_state(id);
+                let json = self.signer.seal(&key, json);
+                p.cmd("SET").arg(key).arg(json).arg("PX").arg(ttl).ignore();
             }
             Err(e) => tracing::error!(room = %id, error = %e, "could not encode the room's state"),
         }
@@ -206,8 +207,10 @@ impl RedisBroker {
                 return;
             }
         };
+        let key = k_meta(room_id);
+        let json = self.signer.seal(&key, json);
         let set = redis::cmd("SET")
-            .arg(k_meta(room_id))
+            .arg(key)
             .arg(json)
             .arg("PX")
             .arg(ttl)
@@ -226,21 +229,24 @@ impl RedisBroker {
         if let Some(m) = self.local_meta.get(room_id) {
             return Ok(Some(m.clone()));
         }
+        let key = k_meta(room_id);
         let v = self
-            .query::<Option<String>>(
-                RedisOp::Meta,
-                Some(room_id),
-                redis::cmd("GET").arg(k_meta(room_id)),
-            )
+            .query::<Option<Vec<u8>>>(RedisOp::Meta, Some(room_id), redis::cmd("GET").arg(&key))
             .await?;
         match v {
-            Some(v) => match serde_json::from_str(&v) {
-                Ok(m) => Ok(Some(m)),
-                Err(_) => {
-                    tracing::warn!(room = %room_id, "stored room metadata is unreadable");
-                    Ok(None)
+            Some(v) => {
+                let Some(v) = self.signer.open(&key, &v) else {
+                    self.forged("metadata", room_id);
+                    return Ok(None);
+                };
+                match serde_json::from_slice(v) {
+                    Ok(m) => Ok(Some(m)),
+                    Err(_) => {
+                        tracing::warn!(room = %room_id, "stored room metadata is unreadable");
+                        Ok(None)
+                    }
                 }
-            },
+            }
             None if self.settling() => Err(BrokerError::RoomUnavailable),
             None => Ok(None),
         }
@@ -265,14 +271,23 @@ impl RedisBroker {
         }
         let keys: Vec<String> = ids.iter().map(|i| k_meta(i)).collect();
         let vals = self
-            .query::<Vec<Option<String>>>(RedisOp::Directory, None, redis::cmd("MGET").arg(&keys))
+            .query::<Vec<Option<Vec<u8>>>>(RedisOp::Directory, None, redis::cmd("MGET").arg(&keys))
             .await?;
         let mut gone = Vec::new();
         let mut out = Vec::new();
-        for (id, v) in ids.iter().zip(vals) {
-            match v.and_then(|v| serde_json::from_str(&v).ok()) {
-                Some(m) => out.push(m),
-                None => gone.push(id.clone()),
+        for ((id, key), v) in ids.iter().zip(&keys).zip(vals) {
+            let Some(v) = v else {
+                gone.push(id.clone());
+                continue;
+            };
+            let Some(v) = self.signer.open(key, &v) else {
+                // Not ours to list (nor to remove: it may be re-signed yet).
+                self.forged("metadata", id);
+                continue;
+            };
+            match serde_json::from_slice(v) {
+                Ok(m) => out.push(m),
+                Err(_) => gone.push(id.clone()),
             }
         }
         if !gone.is_empty() {
