@@ -674,3 +674,100 @@ async fn forged_redis_messages_are_dropped_and_counted() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// D.1 TLS and least privilege
+// ---------------------------------------------------------------------------
+
+/// Huddle over TLS (`rediss://`, a private CA given with `--redis-ca-file`),
+/// logged in as the ACL user of `deploy/redis-acl.conf`, signing its traffic:
+/// two instances, chat both ways, the directory, a deleted message, a
+/// takeover after the owner dies — and Redis denied nothing (its ACL log is
+/// empty), so the user's command list is complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huddle_runs_on_tls_redis_as_the_least_privileged_user() {
+    let redis = RedisTls::start();
+    let (url, ca) = (redis.url(), redis.ca_file());
+    let mut admin = redis_con(&redis.admin_url());
+    let () = redis::cmd("ACL")
+        .arg("LOG")
+        .arg("RESET")
+        .query(&mut admin)
+        .expect("ACL LOG RESET");
+    let mut args = vec![
+        "--redis-url",
+        url.as_str(),
+        "--redis-ca-file",
+        ca.as_str(),
+        "--redis-signing-key",
+        SIGNING_KEY,
+    ];
+    args.extend_from_slice(FAST);
+    let mut a = Server::start_with(&args).await;
+    let b = Server::start_with(&args).await;
+
+    let room = a.create_room("Over TLS", RoomKind::DropIn, false).await;
+    let id = room.room_id.clone();
+    let mut fac = b.client().await;
+    fac.join(&id, "Fac", Some(&room.facilitator_key)).await;
+    let mut m = a.client().await;
+    m.join_ready(&id, "OnA").await;
+    m.chat("over tls").await;
+    fac.recv_event(|e| matches!(e, Event::Chat { message } if message.text == "over tls"))
+        .await;
+    fac.chat("and back").await;
+    m.recv_event(|e| matches!(e, Event::Chat { message } if message.text == "and back"))
+        .await;
+    let list = b.get("/api/rooms?kind=drop_in").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&id), "{}", list.body);
+    let oops = m.chat("oops").await;
+    fac.send(&ClientMsg::DeleteMessage {
+        message_id: oops.id.clone(),
+    })
+    .await;
+    m.recv_event(|e| matches!(e, Event::MessageDeleted { .. }))
+        .await;
+    let _ = m.barrier().await;
+    let (you, last, epoch) = (m.me.clone().unwrap(), m.last_seq, m.epoch.clone());
+
+    // The owner dies; B takes the room over and the member resumes there.
+    a.kill_hard();
+    drop(m);
+    let (mut back, end) = resume_until_answered(&b, &id, &you, last, &epoch).await;
+    assert!(matches!(end, ServerMsg::Resumed { .. }), "{end:?}");
+    back.chat("after the takeover").await;
+    fac.recv_event(
+        |e| matches!(e, Event::Chat { message } if message.text == "after the takeover"),
+    )
+    .await;
+
+    // Redis refused nothing Huddle asked for.
+    let denied: redis::Value = redis::cmd("ACL")
+        .arg("LOG")
+        .query(&mut admin)
+        .expect("ACL LOG");
+    assert!(
+        matches!(&denied, redis::Value::Array(v) if v.is_empty()),
+        "Redis denied the huddle user: {denied:?}"
+    );
+    let metrics = b.metrics().await;
+    let errors: Vec<_> = metrics
+        .iter()
+        .filter(|(k, v)| k.starts_with("huddle_redis_errors_total") && **v > 0)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(metrics.get("huddle_redis_forged_total"), Some(&0));
+
+    // Without the CA, the server's certificate is not trusted: no start.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_huddle"))
+            .args(["--bind", "127.0.0.1:0", "--redis-url", &url])
+            .env_remove("HUDDLE_REDIS_CA_FILE")
+            .output()
+            .expect("running huddle")
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success(), "started without trusting the CA");
+}

@@ -177,6 +177,10 @@ impl RedisBroker {
         let info = redis::IntoConnectionInfo::into_connection_info(url.as_str())
             .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?
             .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        // No CLIENT SETINFO on connect: one command less for the ACL user to
+        // need (deploy/redis-acl.conf), and Redis < 7.2 does not know it.
+        let settings = info.redis_settings().clone().set_skip_set_lib_name();
+        let info = info.set_redis_settings(settings);
         if tls
             && rustls::crypto::ring::default_provider()
                 .install_default()
