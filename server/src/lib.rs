@@ -33,6 +33,7 @@
 //!   redis/lease.rs      heartbeats, room ownership, takeover, presence
 //!   redis/history.rs    the events stream, fan-out publish, gap fill
 //!   redis/store.rs      state snapshots, metadata, the room directory
+//!   redis/sign.rs       HMAC signatures of what instances exchange (--redis-signing-key)
 //! ```
 //!
 //! # The road of one chat message

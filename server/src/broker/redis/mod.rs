@@ -24,7 +24,14 @@
 //! Files: this one (connections, push messages, commands in, the [`Broker`]
 //! impl), [`wire`] (the batch codec), [`lease`] (heartbeats, ownership,
 //! takeover), [`history`] (the events stream, fan-out, gap fill), [`store`]
-//! (state, metadata, the directory).
+//! (state, metadata, the directory), [`sign`] (signatures, with
+//! `--redis-signing-key`).
+//!
+//! Security: `rediss://` (rustls, `--redis-ca-file` for a private CA), the ACL
+//! user of `deploy/redis-acl.conf` (exactly the commands used here: a new
+//! command goes there too), no secret stored in plaintext (hashes only; the
+//! history keeps no one-on-one key), and while Redis cannot tell (down, or
+//! just back and not refilled: [`SETTLE`]) nothing is answered "not found".
 //!
 //! Every Redis call goes through [`RedisBroker::query`] (or `exec`,
 //! `subscribe`, `unsubscribe`): a failure is counted in
