@@ -3,6 +3,29 @@
 use clap::Parser;
 use std::net::SocketAddr;
 
+/// A secret flag value: never shown by `Debug` (logs, panics).
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "huddle",
@@ -14,9 +37,21 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
-    /// Redis URL (e.g. redis://127.0.0.1:6379). Without it everything stays in memory.
+    /// Redis URL (e.g. redis://127.0.0.1:6379, or rediss://host:6380 for TLS;
+    /// credentials as rediss://user:password@host). Without it everything stays in memory.
     #[arg(long, env = "HUDDLE_REDIS_URL")]
     pub redis_url: Option<String>,
+
+    /// PEM file of the CA that signed the Redis server's certificate (rediss://),
+    /// when it is not in the system's trust store (e.g. a private CA).
+    #[arg(long, env = "HUDDLE_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<std::path::PathBuf>,
+
+    /// Sign every message between instances (HMAC-SHA256, at least 32 characters;
+    /// the same on every instance). Unsigned or forged messages are dropped and
+    /// counted (huddle_redis_forged_total). Prefer the environment variable.
+    #[arg(long, env = "HUDDLE_REDIS_SIGNING_KEY", hide_env_values = true)]
+    pub redis_signing_key: Option<Secret>,
 
     /// Extra allowed WebSocket origins, comma-separated (same-origin is always allowed).
     #[arg(long, env = "HUDDLE_ALLOWED_ORIGINS", value_delimiter = ',')]

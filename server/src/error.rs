@@ -417,6 +417,9 @@ pub enum HttpError {
     NotEnded,
     #[error(transparent)]
     CreateRoom(#[from] CreateRoomError),
+    /// The broker could not answer (e.g. storage unreachable: 503, retry).
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
     #[error("shutting down")]
     ShuttingDown,
     #[error("origin not allowed")]
@@ -438,6 +441,7 @@ impl HttpError {
             HttpError::RoomNotFound => Some(ErrorCode::RoomNotFound),
             HttpError::KeyRequired => Some(ErrorCode::Forbidden),
             HttpError::CreateRoom(e) => Some(e.code()),
+            HttpError::Broker(e) => Some(e.code()),
             HttpError::ShuttingDown
             | HttpError::OriginNotAllowed
             | HttpError::TooManyConnections
@@ -456,6 +460,11 @@ impl HttpError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             HttpError::CreateRoom(_) => StatusCode::BAD_REQUEST,
+            HttpError::Broker(e) => match e.code() {
+                ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             HttpError::ShuttingDown | HttpError::BrokerUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -498,6 +507,9 @@ mod tests {
         let full = HttpError::CreateRoom(CreateRoomError::TooManyRooms);
         assert_eq!(full.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(full.code(), Some(ErrorCode::Unavailable));
+        let away = HttpError::Broker(BrokerError::RoomUnavailable);
+        assert_eq!(away.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(away.code(), Some(ErrorCode::Unavailable));
         let title = HttpError::CreateRoom(CreateRoomError::Title);
         assert_eq!(title.status(), StatusCode::BAD_REQUEST);
         assert_eq!(HttpError::NotFound.code(), None);

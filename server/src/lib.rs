@@ -37,6 +37,7 @@
 //!   redis/lease.rs      heartbeats, room ownership, takeover, presence
 //!   redis/history.rs    the events stream, fan-out publish, gap fill
 //!   redis/store.rs      state snapshots, metadata, the room directory
+//!   redis/sign.rs       HMAC signatures of what instances exchange (--redis-signing-key)
 //! ```
 //!
 //! # The road of one chat message
@@ -151,15 +152,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let shutting_down = CancellationToken::new();
     let (broker, mode): (Arc<dyn broker::Broker>, _) = match &cfg.redis_url {
         None => (Arc::new(broker::MemoryBroker::default()), "in-memory"),
-        Some(url) => {
-            let broker = broker::RedisBroker::connect(
-                url,
-                instance.clone(),
-                metrics.clone(),
-                cfg.retention_mins,
-            )
-            .await
-            .context("--redis-url")?;
+        Some(_) => {
+            let broker = broker::RedisBroker::connect(&cfg, instance.clone(), metrics.clone())
+                .await
+                .context("--redis-url")?;
             (broker, "redis")
         }
     };

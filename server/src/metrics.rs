@@ -32,6 +32,9 @@ pub enum RedisOp {
     SaveState,
     /// Reading a room's history stream (takeover, gap fill).
     HistoryRead,
+    /// Replacing a room's history stream with the model's (a message
+    /// deleted, the conversation dropped).
+    HistoryRewrite,
     /// Writing or reading a room's public metadata.
     Meta,
     /// The room directory (the set of room ids).
@@ -45,7 +48,7 @@ pub enum RedisOp {
 }
 
 impl RedisOp {
-    pub const ALL: [RedisOp; 17] = [
+    pub const ALL: [RedisOp; 18] = [
         RedisOp::Heartbeat,
         RedisOp::Subscribe,
         RedisOp::Unsubscribe,
@@ -58,6 +61,7 @@ impl RedisOp {
         RedisOp::Release,
         RedisOp::SaveState,
         RedisOp::HistoryRead,
+        RedisOp::HistoryRewrite,
         RedisOp::Meta,
         RedisOp::Directory,
         RedisOp::Presence,
@@ -79,6 +83,7 @@ impl RedisOp {
             RedisOp::Release => "release",
             RedisOp::SaveState => "save_state",
             RedisOp::HistoryRead => "history_read",
+            RedisOp::HistoryRewrite => "history_rewrite",
             RedisOp::Meta => "meta",
             RedisOp::Directory => "directory",
             RedisOp::Presence => "presence",
@@ -111,6 +116,8 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     pub connections_refused: AtomicU64,
     pub redis_publishes: AtomicU64,
+    /// Messages from Redis dropped: unsigned or badly signed (--redis-signing-key).
+    pub redis_forged: AtomicU64,
     /// Failed Redis operations, by [`RedisOp`].
     redis_errors: [AtomicU64; RedisOp::ALL.len()],
     pub redis_rtt_us_sum: AtomicU64,
@@ -198,6 +205,12 @@ impl Metrics {
             "Batches published to Redis.",
             "counter",
             self.redis_publishes.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_redis_forged_total",
+            "Messages from Redis dropped because they were unsigned or badly signed.",
+            "counter",
+            self.redis_forged.load(Relaxed) as i64,
         );
         g(
             "huddle_redis_rtt_microseconds_sum",

@@ -51,12 +51,12 @@ impl Broker for MemoryBroker {
         self.metas.insert(room_id.to_string(), meta.clone());
     }
 
-    async fn meta(&self, room_id: &str) -> Option<RoomMeta> {
-        self.metas.get(room_id).map(|m| m.clone())
+    async fn meta(&self, room_id: &str) -> Result<Option<RoomMeta>, BrokerError> {
+        Ok(self.metas.get(room_id).map(|m| m.clone()))
     }
 
-    async fn list_meta(&self) -> Vec<RoomMeta> {
-        self.metas.iter().map(|m| m.value().clone()).collect()
+    async fn list_meta(&self) -> Result<Vec<RoomMeta>, BrokerError> {
+        Ok(self.metas.iter().map(|m| m.value().clone()).collect())
     }
 
     async fn watch(&self, _room_id: &str) {}
@@ -71,6 +71,9 @@ impl Broker for MemoryBroker {
     }
 
     async fn persist(&self, _room: &Room) {}
+
+    /// The model's history is the only one: nothing else to change.
+    async fn history_rewritten(&self, _room: &Room) {}
 
     async fn released(&self, _room_id: &str) {}
 

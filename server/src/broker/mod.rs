@@ -45,8 +45,12 @@ pub trait Broker: Send + Sync + 'static {
     async fn publish(&self, room: &Room, batch: Arc<Vec<Delivery>>);
     /// Public metadata of a room (for HTTP), kept by its actor.
     async fn store_meta(&self, room_id: &str, meta: &RoomMeta);
-    async fn meta(&self, room_id: &str) -> Option<RoomMeta>;
-    async fn list_meta(&self) -> Vec<RoomMeta>;
+    /// A room's metadata: `Ok(None)` only when the room surely does not
+    /// exist; an error when that cannot be told now (storage unreachable, or
+    /// just back and not yet refilled by the rooms' owners).
+    async fn meta(&self, room_id: &str) -> Result<Option<RoomMeta>, BrokerError>;
+    /// Every room's metadata; an error (never an empty list) when it cannot be told now.
+    async fn list_meta(&self) -> Result<Vec<RoomMeta>, BrokerError>;
     /// This instance has sessions in the room (first one) / no longer has any.
     async fn watch(&self, room_id: &str);
     async fn unwatch(&self, room_id: &str);
@@ -57,6 +61,11 @@ pub trait Broker: Send + Sync + 'static {
     async fn maintain(&self, room: &Room) -> bool;
     /// Save the room's whole state now (before handing it over).
     async fn persist(&self, room: &Room);
+    /// The room's history changed other than by growing (a message was
+    /// deleted, or the last member left and the conversation was dropped):
+    /// make whatever outlives this instance match the model's history and
+    /// state now, so nothing removed here can come back after a takeover.
+    async fn history_rewritten(&self, room: &Room);
     /// The room's actor ended (retention over): forget it everywhere.
     async fn dropped(&self, room_id: &str);
     /// The room's actor stopped here; another instance may host it now.

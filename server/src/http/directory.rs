@@ -27,7 +27,7 @@ pub async fn list(
         .rooms
         .broker
         .list_meta()
-        .await
+        .await?
         .into_iter()
         .map(|m| m.public)
         .filter(|p| p.info.kind == RoomKind::DropIn)

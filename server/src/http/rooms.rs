@@ -39,7 +39,7 @@ pub async fn info(
         .rooms
         .broker
         .meta(&id)
-        .await
+        .await?
         .ok_or(HttpError::RoomNotFound)?;
     Ok(Json(meta.public))
 }

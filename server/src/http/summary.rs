@@ -28,7 +28,7 @@ pub async fn markdown(
         .rooms
         .broker
         .meta(&id)
-        .await
+        .await?
         .ok_or(HttpError::RoomNotFound)?;
     if !key.is_some_and(|k| crate::room::secret_matches(&k, &meta.key_hash)) {
         return Err(HttpError::KeyRequired);

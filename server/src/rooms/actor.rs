@@ -210,8 +210,28 @@ pub async fn run_actor(
             }
         }
         let out = room.take_output();
+        // A deleted message is scrubbed from the model's history: the broker's
+        // copy (the Redis stream) must lose it too.
+        let scrubbed = out.iter().any(|o| {
+            matches!(
+                o,
+                Out::Frame {
+                    msg: ServerMsg::Event {
+                        event: Event::MessageDeleted { .. },
+                        ..
+                    },
+                    ..
+                }
+            )
+        });
         if !out.is_empty() {
             flush(&rooms, &room, out).await;
+        }
+        // Nothing outlives the people in the room: with the last member gone,
+        // the conversation is dropped here and wherever the broker keeps it.
+        let emptied = room.drop_history_if_empty();
+        if scrubbed || emptied {
+            rooms.broker.history_rewritten(&room).await;
         }
         let meta = RoomMeta::of(&room);
         if meta.public != last_meta.public

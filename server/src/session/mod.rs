@@ -192,9 +192,21 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                     send(SessionError::AlreadyJoined, Some("join"));
                     continue;
                 }
-                if !plausible_room_id(&room_id) || rooms.broker.meta(&room_id).await.is_none() {
+                if !plausible_room_id(&room_id) {
                     send(SessionError::RoomNotFound, Some("join"));
                     continue;
+                }
+                match rooms.broker.meta(&room_id).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        send(SessionError::RoomNotFound, Some("join"));
+                        continue;
+                    }
+                    // Cannot tell now (storage away or refilling): retry, never "no such room".
+                    Err(e) => {
+                        send(e.into(), Some("join"));
+                        continue;
+                    }
                 }
                 match room.take() {
                     // Still waiting (lobby, waiting room) or refused: the room decides.

@@ -969,3 +969,251 @@ impl Server {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Reading Redis directly (what Huddle leaves in it)
+// ---------------------------------------------------------------------------
+
+/// Every byte of a Redis reply, flattened to text (lossy UTF-8), for scanning.
+fn redis_value_text(v: &redis::Value, out: &mut String) {
+    use redis::Value;
+    match v {
+        Value::BulkString(b) => out.push_str(&String::from_utf8_lossy(b)),
+        Value::SimpleString(s) => out.push_str(s),
+        Value::VerbatimString { text, .. } => out.push_str(text),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Array(items) | Value::Set(items) => {
+            for i in items {
+                redis_value_text(i, out);
+                out.push('\n');
+            }
+        }
+        Value::Map(pairs) => {
+            for (k, v) in pairs {
+                redis_value_text(k, out);
+                out.push('\n');
+                redis_value_text(v, out);
+                out.push('\n');
+            }
+        }
+        other => out.push_str(&format!("{other:?}")),
+    }
+}
+
+/// A plain (synchronous) connection to a Redis URL.
+pub fn redis_con(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
+/// Every key in Redis with its whole value as text (strings, streams with
+/// every field, sets, hashes, lists): what an operator with read access sees.
+pub fn redis_dump(url: &str) -> Vec<(String, String)> {
+    let mut con = redis_con(url);
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).expect("KEYS");
+    let mut out = Vec::new();
+    for k in keys {
+        let t: String = redis::cmd("TYPE").arg(&k).query(&mut con).expect("TYPE");
+        let v: redis::Value = match t.as_str() {
+            "string" => redis::cmd("GET").arg(&k).query(&mut con),
+            "stream" => redis::cmd("XRANGE")
+                .arg(&k)
+                .arg("-")
+                .arg("+")
+                .query(&mut con),
+            "set" => redis::cmd("SMEMBERS").arg(&k).query(&mut con),
+            "hash" => redis::cmd("HGETALL").arg(&k).query(&mut con),
+            "list" => redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query(&mut con),
+            "zset" => redis::cmd("ZRANGE").arg(&k).arg(0).arg(-1).query(&mut con),
+            _ => Ok(redis::Value::Nil),
+        }
+        .unwrap_or(redis::Value::Nil);
+        let mut text = String::new();
+        redis_value_text(&v, &mut text);
+        out.push((k, text));
+    }
+    out
+}
+
+/// The keys whose value contains `needle` (empty: it is nowhere in Redis).
+pub fn redis_keys_containing(url: &str, needle: &str) -> Vec<String> {
+    redis_dump(url)
+        .into_iter()
+        .filter(|(_, v)| v.contains(needle))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Redis over TLS, with the ACL user of deploy/redis-acl.conf
+// ---------------------------------------------------------------------------
+
+/// Run a command; panics with its output unless it succeeds.
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().expect("running a command");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A `redis-server` speaking TLS (certificate from a CA made here with the
+/// `openssl` CLI) on `tls_port`, with the ACL user of `deploy/redis-acl.conf`
+/// (password [`RedisTls::PASSWORD`]) and an `admin` user; plain TCP on
+/// `port` (loopback) for the test's own checks. Killed and cleaned on drop.
+pub struct RedisTls {
+    pub port: u16,
+    pub tls_port: u16,
+    pub dir: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisTls {
+    pub const PASSWORD: &'static str = "huddle-test-password";
+    pub const ADMIN_PASSWORD: &'static str = "admin-test-password";
+
+    pub fn start() -> RedisTls {
+        let dir = std::env::temp_dir().join(format!("huddle-redis-tls-{}", rand_u64()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let p = |f: &str| dir.join(f).to_string_lossy().to_string();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        run_ok(
+            Command::new("openssl")
+                .args(["req", "-x509"])
+                .args(ec)
+                .args(["-keyout", &p("ca.key"), "-out", &p("ca.crt"), "-days", "1"])
+                .args(["-subj", "/CN=Huddle test CA"])
+                .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+                .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]),
+        );
+        run_ok(
+            Command::new("openssl")
+                .arg("req")
+                .args(ec)
+                .args(["-keyout", &p("redis.key"), "-out", &p("redis.csr")])
+                .args(["-subj", "/CN=localhost"]),
+        );
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("ext.cnf");
+        run_ok(
+            Command::new("openssl")
+                .args(["x509", "-req", "-in", &p("redis.csr")])
+                .args([
+                    "-CA",
+                    &p("ca.crt"),
+                    "-CAkey",
+                    &p("ca.key"),
+                    "-CAcreateserial",
+                ])
+                .args([
+                    "-out",
+                    &p("redis.crt"),
+                    "-days",
+                    "1",
+                    "-extfile",
+                    &p("ext.cnf"),
+                ]),
+        );
+        // The deploy file as shipped, with a password of ours.
+        let acl = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/redis-acl.conf"),
+        )
+        .expect("deploy/redis-acl.conf");
+        let acl = acl.replace(
+            ">CHANGE-ME-to-a-long-random-password",
+            &format!(">{}", Self::PASSWORD),
+        );
+        std::fs::write(dir.join("redis-acl.conf"), acl).expect("acl");
+        let (port, tls_port) = (free_port(), free_port());
+        let conf = format!(
+            "bind 127.0.0.1\nport {port}\ntls-port {tls_port}\n\
+             tls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\ntls-auth-clients no\n\
+             save \"\"\nappendonly no\n\
+             include {}\n\
+             user default off\n\
+             user admin on >{} ~* &* +@all\n",
+            p("redis.crt"),
+            p("redis.key"),
+            p("ca.crt"),
+            p("redis-acl.conf"),
+            Self::ADMIN_PASSWORD
+        );
+        std::fs::write(dir.join("redis.conf"), conf).expect("redis.conf");
+        let child = Command::new("redis-server")
+            .arg(p("redis.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed");
+        let mut r = RedisTls {
+            port,
+            tls_port,
+            dir,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", r.tls_port)).is_err() {
+            if let Some(Ok(Some(s))) = r.child.as_mut().map(|c| c.try_wait()) {
+                panic!("redis-server exited ({s}): built without TLS, or a bad config");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server (TLS) did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+
+    /// What Huddle is given: TLS, as the ACL user.
+    pub fn url(&self) -> String {
+        format!(
+            "rediss://huddle:{}@127.0.0.1:{}",
+            Self::PASSWORD,
+            self.tls_port
+        )
+    }
+
+    /// The CA file (PEM) for `--redis-ca-file`.
+    pub fn ca_file(&self) -> String {
+        self.dir.join("ca.crt").to_string_lossy().to_string()
+    }
+
+    /// The test's own view: plain TCP on loopback, as the admin user.
+    pub fn admin_url(&self) -> String {
+        format!(
+            "redis://admin:{}@127.0.0.1:{}",
+            Self::ADMIN_PASSWORD,
+            self.port
+        )
+    }
+}
+
+impl Drop for RedisTls {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

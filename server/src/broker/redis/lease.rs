@@ -78,12 +78,7 @@ impl RedisBroker {
                 )
                 .await;
             if let Ok(None) = owner {
-                let since = *self
-                    .orphans
-                    .entry(room.clone())
-                    .or_insert_with(Instant::now);
-                if since.elapsed() >= ORPHAN_WAIT {
-                    self.orphans.remove(&room);
+                if self.orphaned(&room) {
                     // Not taken (someone was faster, or Redis failed: counted
                     // and logged): the next upkeep looks again.
                     self.claim(events, &room).await;
@@ -93,6 +88,18 @@ impl RedisBroker {
                 self.orphans.remove(&room);
             }
         }
+    }
+
+    /// The room has no owner now: may it be taken over? At once, normally
+    /// (its lease lapsed or was given back); while Redis is settling, only
+    /// once it has looked ownerless for [`ORPHAN_WAIT`] (its owner may only be
+    /// storing it again).
+    pub(super) fn orphaned(&self, room_id: &str) -> bool {
+        let since = *self
+            .orphans
+            .entry(room_id.to_string())
+            .or_insert_with(Instant::now);
+        !self.settling() || since.elapsed() >= ORPHAN_WAIT
     }
 
     /// Try to become the room's owner and host it here from what Redis keeps;
@@ -105,6 +112,9 @@ impl RedisBroker {
             return false;
         }
         let r = self.claim_inner(events, room_id).await;
+        if r {
+            self.orphans.remove(room_id);
+        }
         self.claiming.remove(room_id);
         r
     }
@@ -125,12 +135,9 @@ impl RedisBroker {
         if !matches!(got, Ok(Some(_))) {
             return false;
         }
+        let key = k_state(room_id);
         let state = self
-            .query::<Option<String>>(
-                RedisOp::Claim,
-                Some(room_id),
-                redis::cmd("GET").arg(k_state(room_id)),
-            )
+            .query::<Option<Vec<u8>>>(RedisOp::Claim, Some(room_id), redis::cmd("GET").arg(&key))
             .await;
         let Ok(Some(state)) = state else {
             // No state (the room is gone) or unreadable right now: give the
@@ -138,8 +145,14 @@ impl RedisBroker {
             self.release_lease(room_id).await;
             return false;
         };
-        let Ok(mut room) = serde_json::from_str::<Room>(&state) else {
+        let Some(state) = self.signer.open(&key, &state) else {
+            self.forged("state", room_id);
+            self.release_lease(room_id).await;
+            return false;
+        };
+        let Ok(mut room) = serde_json::from_slice::<Room>(state) else {
             tracing::error!(room = %room_id, "stored room state is unreadable");
+            self.release_lease(room_id).await;
             return false;
         };
         let entries = self.load_history(room_id).await;
@@ -180,7 +193,11 @@ impl RedisBroker {
         match r {
             Ok(0) => false,
             Ok(n) => {
-                if n == 2 || self.state_is_stale(room) || self.backlog.contains_key(id) {
+                if n == 2
+                    || self.state_is_stale(room)
+                    || self.backlog.contains_key(id)
+                    || self.rewrite_pending.contains(id)
+                {
                     // Lease re-created (Redis restarted) or state behind: store it all again.
                     self.save_state(room).await;
                     self.write_meta(id, &RoomMeta::of(room)).await;

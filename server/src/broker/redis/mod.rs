@@ -9,7 +9,9 @@
 //! Keys (all under `huddle:`), each with a TTL so nothing outlives retention:
 //! * `room:{id}:meta`   public info, facilitator key hash, summary (JSON)
 //! * `room:{id}:state`  the room model's snapshot (JSON)
-//! * `room:{id}:events` a capped stream of event batches (history for resume)
+//! * `room:{id}:events` a capped stream of event batches (history for resume);
+//!   rebuilt from the model when a message is deleted, and deleted with the
+//!   conversation when the last member leaves
 //! * `room:{id}:owner`  the owning instance id (lease, renewed every 2 s)
 //! * `instance:{id}`    an instance heartbeat (renewed every 1.5 s)
 //! * `rooms`            the set of room ids (for the drop-in list)
@@ -22,7 +24,14 @@
 //! Files: this one (connections, push messages, commands in, the [`Broker`]
 //! impl), [`wire`] (the batch codec), [`lease`] (heartbeats, ownership,
 //! takeover), [`history`] (the events stream, fan-out, gap fill), [`store`]
-//! (state, metadata, the directory).
+//! (state, metadata, the directory), [`sign`] (signatures, with
+//! `--redis-signing-key`).
+//!
+//! Security: `rediss://` (rustls, `--redis-ca-file` for a private CA), the ACL
+//! user of `deploy/redis-acl.conf` (exactly the commands used here: a new
+//! command goes there too), no secret stored in plaintext (hashes only; the
+//! history keeps no one-on-one key), and while Redis cannot tell (down, or
+//! just back and not refilled: [`SETTLE`]) nothing is answered "not found".
 //!
 //! Every Redis call goes through [`RedisBroker::query`] (or `exec`,
 //! `subscribe`, `unsubscribe`): a failure is counted in
@@ -32,17 +41,21 @@
 
 mod history;
 mod lease;
+mod sign;
 mod store;
 mod wire;
 
 use crate::broker::{Broker, BrokerEvents, Delivery, EventsSlot, RoomCmd, RoomMeta, Undelivered};
+use crate::config::Config;
 use crate::error::BrokerError;
 use crate::metrics::{Metrics, RedisOp};
 use crate::room::Room;
+use anyhow::Context;
 use async_trait::async_trait;
 use dashmap::{DashMap, DashSet};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{PushInfo, PushKind, Value};
+use sign::Signer;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -52,8 +65,17 @@ use tokio_util::sync::CancellationToken;
 const LEASE_MS: u64 = 6_000;
 const HEARTBEAT_MS: u64 = 6_000;
 const KEY_TTL_MS: u64 = 24 * 3600 * 1000;
-/// How long a room must look ownerless before another instance takes it over.
+/// Just after Redis came back (possibly empty), how long a missing key
+/// proves nothing: every owner stores its rooms and leases again within its
+/// next renewal (2 s) and every instance writes its heartbeat.
+const SETTLE: Duration = Duration::from_millis(HEARTBEAT_MS + 2_000);
+/// While settling, how long a room must look ownerless before another
+/// instance takes it over (its owner may only be re-storing it).
 const ORPHAN_WAIT: Duration = Duration::from_millis(2_500);
+/// How long a resume waits for a room that is between owners before it
+/// answers `unavailable` (retry): a resume must not wait for the takeover,
+/// or be applied after its client gave up (spending its single-use token).
+const RESUME_WAIT: Duration = Duration::from_millis(800);
 /// At most one warning per operation in this time (an outage fails every
 /// call; /metrics counts them all).
 const WARN_EVERY_MS: u64 = 1_000;
@@ -110,6 +132,9 @@ pub struct RedisBroker {
     generation: AtomicU64,
     saved: DashMap<String, Saved>,
     backlog: DashMap<String, Vec<Arc<Vec<Delivery>>>>,
+    /// Rooms whose history stream must be rebuilt from the model (a rewrite
+    /// failed: Redis was away); the next save does it.
+    rewrite_pending: DashSet<String>,
     watched: DashSet<String>,
     claiming: DashSet<String>,
     /// Last event seq delivered here, per watched room hosted elsewhere.
@@ -120,22 +145,33 @@ pub struct RedisBroker {
     orphans: DashMap<String, Instant>,
     /// When Redis last came back after an outage.
     recovered_at: Mutex<Option<Instant>>,
+    /// Metadata of the rooms hosted here, as last stored by their actors:
+    /// the owner answers for its own rooms even while Redis is away.
+    local_meta: DashMap<String, RoomMeta>,
     /// Rooms being released: their `in` channel stays unsubscribed.
     intake_closed: DashSet<String>,
     /// `in` channels being unsubscribed → who waits for the confirmation.
     intake_waiters: DashMap<String, tokio::sync::oneshot::Sender<()>>,
     warn_gates: [WarnGate; RedisOp::ALL.len()],
+    /// Signs what this instance writes for the others, checks what it reads.
+    signer: Signer,
+    /// Rate limit of the "forged message" warnings.
+    forged_gate: WarnGate,
 }
 
 impl RedisBroker {
     /// Connect (fails fast with a clear error if Redis cannot be reached at
-    /// start). `retention_mins`: how long a closed room's keys are kept.
+    /// start): `--redis-url` (redis:// or rediss:// for TLS, with rustls),
+    /// `--redis-ca-file` (a private CA for rediss://), `--redis-signing-key`,
+    /// and `--retention-mins` (how long a closed room's keys are kept).
     pub async fn connect(
-        url: &str,
+        cfg: &Config,
         instance: String,
         metrics: Arc<Metrics>,
-        retention_mins: u64,
     ) -> anyhow::Result<Arc<RedisBroker>> {
+        let url = cfg.redis_url.as_deref().context("no Redis URL")?;
+        let signer = Signer::new(cfg.redis_signing_key.as_ref().map(|k| k.expose()))?;
+        let tls = url.starts_with("rediss://");
         let url = if url.contains("protocol=") {
             url.to_string()
         } else if url.contains('?') {
@@ -148,8 +184,36 @@ impl RedisBroker {
         let info = redis::IntoConnectionInfo::into_connection_info(url.as_str())
             .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?
             .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-        let client =
-            redis::Client::open(info).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
+        // No CLIENT SETINFO on connect: one command less for the ACL user to
+        // need (deploy/redis-acl.conf), and Redis < 7.2 does not know it.
+        let settings = info.redis_settings().clone().set_skip_set_lib_name();
+        let info = info.set_redis_settings(settings);
+        if tls
+            && rustls::crypto::ring::default_provider()
+                .install_default()
+                .is_err()
+        {
+            tracing::debug!("a rustls crypto provider was installed already");
+        }
+        let client = match &cfg.redis_ca_file {
+            Some(path) => {
+                anyhow::ensure!(tls, "--redis-ca-file needs a rediss:// URL");
+                let ca = std::fs::read(path)
+                    .with_context(|| format!("reading the Redis CA from {}", path.display()))?;
+                redis::Client::build_with_tls(
+                    info,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(ca),
+                    },
+                )
+                .map_err(|e| anyhow::anyhow!("invalid Redis TLS settings: {e}"))?
+            }
+            None => {
+                redis::Client::open(info).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?
+            }
+        };
+        let retention_mins = cfg.retention_mins;
         let base = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
@@ -181,15 +245,19 @@ impl RedisBroker {
             generation: AtomicU64::new(0),
             saved: DashMap::new(),
             backlog: DashMap::new(),
+            rewrite_pending: DashSet::new(),
             watched: DashSet::new(),
             claiming: DashSet::new(),
             delivered: DashMap::new(),
             caught_up: AtomicU64::new(0),
             orphans: DashMap::new(),
             recovered_at: Mutex::new(None),
+            local_meta: DashMap::new(),
             intake_closed: DashSet::new(),
             intake_waiters: DashMap::new(),
             warn_gates: Default::default(),
+            signer,
+            forged_gate: WarnGate::default(),
         }))
     }
 
@@ -219,6 +287,32 @@ impl RedisBroker {
             error = %e,
             suppressed,
             "redis operation failed"
+        );
+    }
+
+    /// A value from Redis that is unsigned or whose signature does not
+    /// verify (`--redis-signing-key`): dropped by the caller, counted here,
+    /// and logged (at most one line a second) with the room and what it was.
+    fn forged(&self, what: &'static str, room: &str) {
+        Metrics::inc(&self.metrics.redis_forged);
+        let gate = &self.forged_gate;
+        let now = crate::now_ms();
+        let last = gate.last_ms.load(Relaxed);
+        if now.saturating_sub(last) < WARN_EVERY_MS
+            || gate
+                .last_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_err()
+        {
+            gate.suppressed.fetch_add(1, Relaxed);
+            return;
+        }
+        let suppressed = gate.suppressed.swap(0, Relaxed);
+        tracing::warn!(
+            room = %room,
+            what,
+            suppressed,
+            "unsigned or forged message from Redis dropped"
         );
     }
 
@@ -309,6 +403,17 @@ impl RedisBroker {
 
     // ----- health -----
 
+    /// Redis is away, or came back moments ago and the rooms' owners have
+    /// not stored everything again yet: a missing key proves nothing.
+    fn settling(&self) -> bool {
+        !self.up.load(Relaxed)
+            || self
+                .recovered_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some_and(|t| t.elapsed() < SETTLE)
+    }
+
     fn set_up(&self, events: &dyn BrokerEvents, up: bool) {
         let was = self.up.swap(up, Relaxed);
         if was && !up {
@@ -339,6 +444,11 @@ impl RedisBroker {
                     .ok()
                     .and_then(|ch| ch.strip_prefix("huddle:room:"))
                 else {
+                    return;
+                };
+                let Some(payload) = self.signer.open(&String::from_utf8_lossy(ch), payload) else {
+                    let room = rest.rsplit_once(':').map_or(rest, |(r, _)| r);
+                    self.forged("message", room);
                     return;
                 };
                 if let Some(room) = rest.strip_suffix(":out") {
@@ -385,6 +495,8 @@ impl RedisBroker {
     async fn released_local(&self, room_id: &str) {
         self.saved.remove(room_id);
         self.backlog.remove(room_id);
+        self.rewrite_pending.remove(room_id);
+        self.local_meta.remove(room_id);
         // On failure (counted and logged): commands still arriving for the room
         // find no actor here and are dropped (logged at debug).
         self.unsubscribe(room_id, &ch_in(room_id)).await;
@@ -426,14 +538,27 @@ impl Broker for RedisBroker {
     }
 
     async fn submit(&self, room_id: &str, cmd: RoomCmd) -> Result<(), BrokerError> {
-        let deadline = Instant::now() + Duration::from_millis(LEASE_MS + 2_000);
+        // A resume spends its token when applied: it never waits for a
+        // takeover (its client may give up and retry meanwhile) but answers
+        // `unavailable` at once, unheard, so the retry finds the token intact.
+        let resume = matches!(
+            &cmd,
+            RoomCmd::Join {
+                resume: Some(_),
+                ..
+            }
+        );
+        let wait = if resume {
+            RESUME_WAIT
+        } else {
+            Duration::from_millis(LEASE_MS + 2_000)
+        };
+        let deadline = Instant::now() + wait;
         let payload = serde_json::to_string(&cmd).map_err(BrokerError::Encode)?;
+        let payload = self.signer.seal(&ch_in(room_id), payload);
         let Some(events) = self.events.get() else {
             return Err(BrokerError::RoomUnavailable);
         };
-        // Nobody listening may only mean the owner is resubscribing (Redis just
-        // came back): wait a moment before taking the room over.
-        let mut unheard_since: Option<Instant> = None;
         let mut cmd = cmd;
         loop {
             cmd = match events.command_arrived(room_id, cmd).await {
@@ -451,10 +576,32 @@ impl Broker for RedisBroker {
             match n {
                 Ok(n) if n > 0 => return Ok(()),
                 Ok(_) => {
-                    // Nobody hosts it: take it over (or wait for the old lease to lapse).
-                    let since = *unheard_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= ORPHAN_WAIT && self.claim(&*events, room_id).await {
-                        continue;
+                    // Nobody heard it (so nothing was applied). Whose is the room?
+                    let owner = self
+                        .query::<Option<String>>(
+                            RedisOp::Owner,
+                            Some(room_id),
+                            redis::cmd("GET").arg(k_owner(room_id)),
+                        )
+                        .await;
+                    match owner {
+                        // Nobody's: take it over (while settling, only once it
+                        // has looked ownerless for a while: its owner may be
+                        // storing it again).
+                        Ok(None) => {
+                            if self.orphaned(room_id) && self.claim(&*events, room_id).await {
+                                continue;
+                            }
+                        }
+                        // Its lease lives on: the owner just died or is handing
+                        // it over. A resume answers now (retry); others wait.
+                        Ok(Some(_)) if resume => return Err(BrokerError::RoomMoving),
+                        Ok(Some(_)) => {}
+                        // Counted and logged: Redis may be back in a moment.
+                        Err(_) if !self.up.load(Relaxed) => {
+                            return Err(BrokerError::RoomUnavailable)
+                        }
+                        Err(_) => {}
                     }
                     let exists = self
                         .query::<bool>(
@@ -463,16 +610,27 @@ impl Broker for RedisBroker {
                             redis::cmd("EXISTS").arg(k_state(room_id)),
                         )
                         .await;
+                    // No state: no such room — unless Redis just came back
+                    // and the owner has not stored it again yet.
                     if let Ok(false) = exists {
-                        return Err(BrokerError::RoomNotFound);
+                        if !self.settling() {
+                            return Err(BrokerError::RoomNotFound);
+                        }
                     }
                     // It exists, or Redis could not say (counted and logged): retry.
                 }
-                // Counted and logged; Redis may be back in a moment: retry until the deadline.
+                // Counted and logged. A known outage answers at once (the
+                // client retries; nothing was sent); otherwise Redis may be
+                // back in a moment: retry until the deadline.
+                Err(_) if !self.up.load(Relaxed) => return Err(BrokerError::RoomUnavailable),
                 Err(_) => {}
             }
             if Instant::now() > deadline {
-                return Err(BrokerError::RoomUnavailable);
+                return Err(if resume {
+                    BrokerError::RoomMoving
+                } else {
+                    BrokerError::RoomUnavailable
+                });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -486,11 +644,11 @@ impl Broker for RedisBroker {
         self.write_meta(room_id, meta).await
     }
 
-    async fn meta(&self, room_id: &str) -> Option<RoomMeta> {
+    async fn meta(&self, room_id: &str) -> Result<Option<RoomMeta>, BrokerError> {
         self.read_meta(room_id).await
     }
 
-    async fn list_meta(&self) -> Vec<RoomMeta> {
+    async fn list_meta(&self) -> Result<Vec<RoomMeta>, BrokerError> {
         self.read_directory().await
     }
 
@@ -518,6 +676,10 @@ impl Broker for RedisBroker {
 
     async fn persist(&self, room: &Room) {
         self.save_state(room).await
+    }
+
+    async fn history_rewritten(&self, room: &Room) {
+        self.rewrite_history(room).await
     }
 
     async fn dropped(&self, room_id: &str) {

@@ -36,15 +36,21 @@ impl RedisBroker {
             .arg(LEASE_MS)
             .ignore();
         self.state_pipe(&mut p, &room);
+        let key = k_meta(&id);
+        let meta_json = self
+            .signer
+            .seal(&key, serde_json::to_string(&meta).unwrap_or_default());
         p.cmd("SET")
-            .arg(k_meta(&id))
-            .arg(serde_json::to_string(&meta).unwrap_or_default())
+            .arg(key)
+            .arg(meta_json)
             .arg("PX")
             .arg(KEY_TTL_MS)
             .ignore();
         p.cmd("SADD").arg(K_ROOMS).arg(&id).ignore();
-        self.query_pipe::<()>(RedisOp::Create, Some(&id), &p)
-            .await?;
+        if let Err(e) = self.query_pipe::<()>(RedisOp::Create, Some(&id), &p).await {
+            self.local_meta.remove(&id);
+            return Err(e);
+        }
         // On failure (counted and logged): upkeep subscribes the `in` channels
         // of the rooms hosted here again.
         self.subscribe(Some(&id), ch_in(&id)).await;
@@ -64,6 +70,13 @@ impl RedisBroker {
     /// back), with the state when it is due.
     pub(super) async fn publish_batch(&self, room: &Room, batch: Arc<Vec<Delivery>>) {
         let id = &room.info().id;
+        if self.rewrite_pending.contains(id) {
+            // The stream is rebuilt from the model's history (which has this
+            // batch's events); the batch itself still goes to the others.
+            self.backlog.entry(id.clone()).or_default().push(batch);
+            self.rewrite_history(room).await;
+            return;
+        }
         let mut pending = self.backlog.remove(id).map(|(_, v)| v).unwrap_or_default();
         pending.push(batch);
         let mut p = redis::pipe();
@@ -103,13 +116,7 @@ impl RedisBroker {
             }
             // Counted and logged: keep the batches; the next publish or the
             // actor's next renewal sends them.
-            Err(_) => {
-                if pending.len() > BACKLOG {
-                    let drop = pending.len() - BACKLOG;
-                    pending.drain(..drop);
-                }
-                self.backlog.insert(id.clone(), pending);
-            }
+            Err(_) => self.keep_backlog(id, pending),
         }
     }
 
@@ -121,9 +128,23 @@ impl RedisBroker {
         })
     }
 
+    /// Keep batches an outage held back (at most [`BACKLOG`], the newest).
+    pub(super) fn keep_backlog(&self, id: &str, mut pending: Vec<Arc<Vec<Delivery>>>) {
+        if pending.len() > BACKLOG {
+            let drop = pending.len() - BACKLOG;
+            pending.drain(..drop);
+        }
+        self.backlog.insert(id.to_string(), pending);
+    }
+
     /// Save the room's whole state now, with what an outage held back.
     pub(super) async fn save_state(&self, room: &Room) {
         let id = &room.info().id;
+        if self.rewrite_pending.contains(id) {
+            // Saves the state too, and publishes the backlog.
+            self.rewrite_history(room).await;
+            return;
+        }
         let backlog = self.backlog.remove(id).map(|(_, v)| v).unwrap_or_default();
         let mut p = redis::pipe();
         self.batches_pipe(&mut p, id, &backlog);
@@ -149,17 +170,14 @@ impl RedisBroker {
         }
     }
 
-    fn state_pipe(&self, p: &mut redis::Pipeline, room: &Room) {
+    pub(super) fn state_pipe(&self, p: &mut redis::Pipeline, room: &Room) {
         let id = &room.info().id;
         let ttl = self.ttl_for(room.info().status);
         match serde_json::to_string(room) {
             Ok(json) => {
-                p.cmd("SET")
-                    .arg(k_state(id))
-                    .arg(json)
-                    .arg("PX")
-                    .arg(ttl)
-                    .ignore();
+                let key = k_state(id);
+                let json = self.signer.seal(&key, json);
+                p.cmd("SET").arg(key).arg(json).arg("PX").arg(ttl).ignore();
             }
             Err(e) => tracing::error!(room = %id, error = %e, "could not encode the room's state"),
         }
@@ -180,6 +198,7 @@ impl RedisBroker {
     }
 
     pub(super) async fn write_meta(&self, room_id: &str, meta: &RoomMeta) {
+        self.local_meta.insert(room_id.to_string(), meta.clone());
         let ttl = self.ttl_for(meta.public.info.status);
         let json = match serde_json::to_string(meta) {
             Ok(json) => json,
@@ -188,8 +207,10 @@ impl RedisBroker {
                 return;
             }
         };
+        let key = k_meta(room_id);
+        let json = self.signer.seal(&key, json);
         let set = redis::cmd("SET")
-            .arg(k_meta(room_id))
+            .arg(key)
             .arg(json)
             .arg("PX")
             .arg(ttl)
@@ -199,45 +220,74 @@ impl RedisBroker {
         self.exec(RedisOp::Meta, Some(room_id), &set).await;
     }
 
-    /// A room's metadata; `None` when there is none, or when Redis cannot be
-    /// read (counted and logged; answered as "no such room", as ever).
-    pub(super) async fn read_meta(&self, room_id: &str) -> Option<RoomMeta> {
+    /// A room's metadata. The owner answers for the rooms it hosts from what
+    /// their actors stored last (even while Redis is away). Otherwise from
+    /// Redis: `Ok(None)` only when Redis says there is none and is not
+    /// settling (just back, owners storing their rooms again); a failed read
+    /// (counted and logged) is an error, never "no such room".
+    pub(super) async fn read_meta(&self, room_id: &str) -> Result<Option<RoomMeta>, BrokerError> {
+        if let Some(m) = self.local_meta.get(room_id) {
+            return Ok(Some(m.clone()));
+        }
+        let key = k_meta(room_id);
         let v = self
-            .query::<Option<String>>(
-                RedisOp::Meta,
-                Some(room_id),
-                redis::cmd("GET").arg(k_meta(room_id)),
-            )
-            .await
-            .ok()??;
-        serde_json::from_str(&v).ok()
+            .query::<Option<Vec<u8>>>(RedisOp::Meta, Some(room_id), redis::cmd("GET").arg(&key))
+            .await?;
+        match v {
+            Some(v) => {
+                let Some(v) = self.signer.open(&key, &v) else {
+                    self.forged("metadata", room_id);
+                    return Ok(None);
+                };
+                match serde_json::from_slice(v) {
+                    Ok(m) => Ok(Some(m)),
+                    Err(_) => {
+                        tracing::warn!(room = %room_id, "stored room metadata is unreadable");
+                        Ok(None)
+                    }
+                }
+            }
+            None if self.settling() => Err(BrokerError::RoomUnavailable),
+            None => Ok(None),
+        }
     }
 
-    /// Every room's metadata (empty when Redis cannot be read: counted and
-    /// logged). Ids whose metadata expired leave the directory.
-    pub(super) async fn read_directory(&self) -> Vec<RoomMeta> {
+    /// Every room's metadata. Ids whose metadata expired leave the
+    /// directory. A failed read (counted and logged), or Redis settling after
+    /// an outage, is an error: never an empty or partial list.
+    pub(super) async fn read_directory(&self) -> Result<Vec<RoomMeta>, BrokerError> {
+        if self.settling() {
+            return Err(BrokerError::RoomUnavailable);
+        }
         let ids = self
             .query::<Vec<String>>(
                 RedisOp::Directory,
                 None,
                 redis::cmd("SMEMBERS").arg(K_ROOMS),
             )
-            .await
-            .unwrap_or_default();
+            .await?;
         if ids.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|i| k_meta(i)).collect();
         let vals = self
-            .query::<Vec<Option<String>>>(RedisOp::Directory, None, redis::cmd("MGET").arg(&keys))
-            .await
-            .unwrap_or_default();
+            .query::<Vec<Option<Vec<u8>>>>(RedisOp::Directory, None, redis::cmd("MGET").arg(&keys))
+            .await?;
         let mut gone = Vec::new();
         let mut out = Vec::new();
-        for (id, v) in ids.iter().zip(vals) {
-            match v.and_then(|v| serde_json::from_str(&v).ok()) {
-                Some(m) => out.push(m),
-                None => gone.push(id.clone()),
+        for ((id, key), v) in ids.iter().zip(&keys).zip(vals) {
+            let Some(v) = v else {
+                gone.push(id.clone());
+                continue;
+            };
+            let Some(v) = self.signer.open(key, &v) else {
+                // Not ours to list (nor to remove: it may be re-signed yet).
+                self.forged("metadata", id);
+                continue;
+            };
+            match serde_json::from_slice(v) {
+                Ok(m) => out.push(m),
+                Err(_) => gone.push(id.clone()),
             }
         }
         if !gone.is_empty() {
@@ -245,7 +295,7 @@ impl RedisBroker {
             // On failure (counted and logged): the next listing removes them.
             self.exec(RedisOp::Directory, None, &srem).await;
         }
-        out
+        Ok(out)
     }
 
     /// Put a room (back) in the directory; returns whether it was done.

@@ -14,6 +14,7 @@ mod lead;
 mod membership;
 mod moderation;
 mod parking;
+mod retention;
 mod rules;
 mod schedule;
 mod support;
