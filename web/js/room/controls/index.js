@@ -14,6 +14,7 @@ import { wireTimers } from './timers.js';
 import { wireHighlights } from './highlights.js';
 import { wireEnergy } from './energy.js';
 import { wireAirtime } from './airtime.js';
+import { wireShareHistory } from './history.js';
 
 export function wireControls(app) {
   // Everyone.
@@ -28,6 +29,7 @@ export function wireControls(app) {
   // Facilitators.
   wireShare(app);
   wireSettings(app);
+  wireShareHistory(app);
   wireRulesEditor(app);
   wireNotes(app);
   wireTimers(app);
