@@ -43,6 +43,7 @@ import { renderSummary } from './render/summary.js';
 import { renderRulesList, openRules } from './render/rules.js';
 import { renderAirtime } from './render/airtime.js';
 import { showHistory } from './render/history.js';
+import { renderLead, showNewKey } from './render/lead.js';
 
 const PROTOCOL_VERSION = 1;
 
@@ -50,6 +51,7 @@ const PROTOCOL_VERSION = 1;
 const PANELS = [
   ['info', renderInfo],
   ['roster', renderRoster],
+  ['lead', renderLead],
   ['hands', renderHands],
   ['messages', (app) => syncMessages(app, false)],
   ['timers', renderTimers],
@@ -82,6 +84,7 @@ export class RoomApp {
     this.warnLevel = 0; // 5 or 1 once that session warning was shown
     this.energizerLib = null; // the facilitator's energizer library, once listed
     this.historyPending = false; // a history_before sent and not yet answered (controls/history.js)
+    this.confirmRotate = false; // the lead is confirming a key rotation (controls/lead.js)
     this.saveTimer = null;
     this.wired = false;
 
@@ -211,6 +214,7 @@ export class RoomApp {
         return renderEnergizerLibrary(this);
       case 'airtime': return renderAirtime(m.members || []);
       case 'history': return this.onHistory(m);
+      case 'facilitator_key': return this.onFacilitatorKey(m);
       case 'crisis': {
         setCrisisResources(m.resources);
         if (this.state) this.state.crisis = m.resources;
@@ -315,6 +319,16 @@ export class RoomApp {
     const { effects } = applyHistory(this.state, m);
     showHistory(this, effects[0].added, asked);
     this.saveSoon();
+  }
+
+  /** The new facilitator key, to the lead alone, once: it replaces the one this tab keeps. */
+  onFacilitatorKey(m) {
+    if (typeof m.facilitator_key !== 'string' || !m.facilitator_key) return;
+    this.key = m.facilitator_key;
+    store.setKey(this.roomId, this.key);
+    this.redraw('info'); // the facilitator link in the settings
+    this.redraw('me'); // .fac-key-only
+    showNewKey(this);
   }
 
   // ------------------------------------------------------------ rendering

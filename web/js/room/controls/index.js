@@ -15,6 +15,7 @@ import { wireHighlights } from './highlights.js';
 import { wireEnergy } from './energy.js';
 import { wireAirtime } from './airtime.js';
 import { wireShareHistory } from './history.js';
+import { wireLead } from './lead.js';
 
 export function wireControls(app) {
   // Everyone.
@@ -30,6 +31,7 @@ export function wireControls(app) {
   wireShare(app);
   wireSettings(app);
   wireShareHistory(app);
+  wireLead(app);
   wireRulesEditor(app);
   wireNotes(app);
   wireTimers(app);
