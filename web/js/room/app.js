@@ -21,7 +21,7 @@ import { store } from '../store.js';
 import { fromSnapshot, applyEvent, applyHistory, isFac, needsRules } from '../state.js';
 import { showView, setBanner, clearBanner, toast, openCrisis, setCrisisResources } from '../ui.js';
 import { applyEffect } from './effects.js';
-import { onError, onClose, onConnStatus } from './lifecycle.js';
+import { onError, onClose, onConnStatus, retryJoin } from './lifecycle.js';
 import { wireControls } from './controls/index.js';
 import { listEnergizers } from './controls/energizer.js';
 import { showStatus } from './render/status.js';
@@ -135,6 +135,11 @@ export class RoomApp {
     if (this.wired) return;
     this.wired = true;
     wireControls(this);
+  }
+
+  /** Join again on a new connection (after a refused name, with this.name changed). */
+  rejoin() {
+    retryJoin(this);
   }
 
   serverNow() {
