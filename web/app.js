@@ -36,33 +36,55 @@ function main() {
 
 function enterRoom(roomId, name, key) {
   const app = new RoomApp(roomId, { name, key });
-  app.onBadName = (message) => joinForm(roomId, key, message);
+  // A refused name (invalid, or too like one in the room): back to the form, and the same room
+  // app joins again with the new name (one app per page: its controls are wired once).
+  app.onBadName = (message) => {
+    store.setName(roomId, null); // a reload shows the form, not the same refusal
+    joinForm(roomId, key, message, { app, name: app.name });
+  };
   app.start();
 }
 
 // ---------------------------------------------------------------- join form
 
-async function joinForm(roomId, key, error) {
+/** again: after a refused name, { app, name }: the room app to join again, the refused name. */
+async function joinForm(roomId, key, error, again = null) {
   showView('join');
   show(T('join-as-facilitator'), !!key);
   const err = T('join-error');
-  err.textContent = error || '';
-  err.hidden = !error;
   const form = T('join-form');
   const input = T('join-name');
-  input.value = store.name(roomId) || '';
+  const setError = (text) => {
+    err.textContent = text || '';
+    err.hidden = !text;
+    if (text) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', 'join-error');
+    } else {
+      input.removeAttribute('aria-invalid');
+      input.removeAttribute('aria-describedby');
+    }
+  };
+  setError(error);
+  input.value = again ? again.name || '' : store.name(roomId) || '';
   input.focus();
+  if (again) input.select();
   form.onsubmit = (e) => {
     e.preventDefault();
     const name = input.value.trim();
     if (!name) {
-      err.textContent = 'Please choose a display name (a pseudonym is fine).';
-      err.hidden = false;
+      setError('Please choose a display name (a pseudonym is fine).');
       input.focus();
       return;
     }
+    setError(null);
     store.setName(roomId, name);
-    enterRoom(roomId, name, key);
+    if (again) {
+      again.app.name = name;
+      again.app.rejoin();
+    } else {
+      enterRoom(roomId, name, key);
+    }
   };
   try {
     const r = await fetch(`/api/rooms/${encodeURIComponent(roomId)}`, { headers: { Accept: 'application/json' } });

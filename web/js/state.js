@@ -28,6 +28,11 @@ export function fromSnapshot(room, you) {
     oneOnOne: [], // one_on_one events addressed to me
     seq: room.seq,
     epoch: room.epoch,
+    // Earlier messages (protocol "Earlier messages"): the before_seq of the next older page I
+    // may read, or null when there is none (then no "Load earlier messages" button).
+    nextBeforeSeq: typeof room.next_before_seq === 'number' ? room.next_before_seq : null,
+    // The lead facilitator's member id, or null while the seat is vacant.
+    leadId: room.lead_id || (room.roster.find((m) => m.lead) || {}).id || null,
   };
 }
 
@@ -39,6 +44,11 @@ export function member(state, id) {
 
 export function myMember(state) {
   return member(state, state.me.member_id);
+}
+
+/** Whether I am the lead facilitator (only the lead may rotate the facilitator key). */
+export function amLead(state) {
+  return !!state.leadId && state.leadId === state.me.member_id;
 }
 
 export function nameOf(state, id) {
@@ -74,6 +84,36 @@ export function reactionsOf(msg) {
   return clean;
 }
 
+/**
+ * Merge a `history` frame (earlier messages I may read, oldest first; the reply to
+ * `history_before`, or what a newcomer gets after accepting the ground rules when the room
+ * shares earlier messages) into the transcript: in seq order, without duplicates (a message I
+ * already hold keeps its entry: its reactions may be newer than the page's). These are not
+ * events: state.seq does not move. `next_before_seq` from the page becomes where to page on.
+ * Returns { dirty, effects }; the effect `history` lists the ids added, oldest first.
+ */
+export function applyHistory(state, frame) {
+  const dirty = new Set();
+  const have = new Set(state.messages.map((m) => m.id));
+  const added = [];
+  for (const m of Array.isArray(frame.messages) ? frame.messages : []) {
+    if (!m || typeof m.id !== 'string' || typeof m.seq !== 'number' || have.has(m.id)) continue;
+    have.add(m.id);
+    added.push(m);
+  }
+  if (added.length) {
+    state.messages = state.messages.concat(added);
+    // Stable: equal seqs (none expected) keep their order.
+    state.messages.sort((a, b) => a.seq - b.seq);
+    dirty.add('messages');
+  }
+  const next = typeof frame.next_before_seq === 'number' ? frame.next_before_seq : null;
+  if (next !== (state.nextBeforeSeq ?? null)) dirty.add('messages');
+  state.nextBeforeSeq = next;
+  added.sort((a, b) => a.seq - b.seq);
+  return { dirty, effects: [{ kind: 'history', added: added.map((m) => m.id) }] };
+}
+
 function upsert(list, item, key = 'id') {
   const i = list.findIndex((x) => x[key] === item[key]);
   if (i >= 0) list[i] = item;
@@ -83,6 +123,12 @@ function upsert(list, item, key = 'id') {
 function note(state, seq, text) {
   state.notes.push({ seq, text });
   if (state.notes.length > MAX_NOTES) state.notes.splice(0, state.notes.length - MAX_NOTES);
+}
+
+/** Keep state.leadId in step with the roster's `lead` flags. */
+function trackLead(state, m) {
+  if (m.lead) state.leadId = m.id;
+  else if (state.leadId === m.id) state.leadId = null;
 }
 
 const LEAVE_TEXT = {
@@ -96,7 +142,7 @@ const LEAVE_TEXT = {
 /**
  * Apply one event. Returns { dirty: Set<string>, effects: Array<object> }.
  * Panels: roster, messages, rules, info, timers, energizer, highlights,
- * energy, hands, waiting, support, parking, summary, me.
+ * energy, hands, waiting, support, parking, summary, lead, me.
  */
 export function applyEvent(state, seq, ev) {
   const dirty = new Set();
@@ -105,14 +151,16 @@ export function applyEvent(state, seq, ev) {
   switch (ev.kind) {
     case 'member_joined': {
       upsert(state.roster, ev.member);
+      trackLead(state, ev.member);
       if (ev.member.id !== me) note(state, seq, `${ev.member.name} joined`);
-      dirty.add('roster').add('messages');
+      dirty.add('roster').add('messages').add('lead');
       break;
     }
     case 'member_updated': {
       const before = member(state, ev.member.id);
       upsert(state.roster, ev.member);
-      dirty.add('roster');
+      trackLead(state, ev.member);
+      dirty.add('roster').add('lead');
       if (ev.member.id === me) {
         if (state.me.role !== ev.member.role) {
           state.me.role = ev.member.role;
@@ -127,6 +175,11 @@ export function applyEvent(state, seq, ev) {
       const m = member(state, ev.member_id);
       state.roster = state.roster.filter((x) => x.id !== ev.member_id);
       state.hands = state.hands.filter((x) => x !== ev.member_id);
+      if (state.leadId === ev.member_id) {
+        // Left for good: the lead's seat is vacant until someone joins with the current key.
+        state.leadId = null;
+        dirty.add('lead');
+      }
       if (ev.member_id === me) {
         effects.push({ kind: 'i_left', reason: ev.reason });
       } else if (m) {
@@ -304,7 +357,24 @@ export function applyEvent(state, seq, ev) {
       break;
     }
     case 'room_notice': {
+      // Who facilitates changed: worth a line in the transcript too.
+      if ((ev.code === 'lead_returned' || ev.code === 'facilitator_takeover') && ev.message) {
+        note(state, seq, ev.message);
+        dirty.add('messages');
+      }
       effects.push({ kind: 'room_notice', code: ev.code, message: ev.message });
+      break;
+    }
+    case 'key_rotated': {
+      const demoted = Array.isArray(ev.demoted) ? ev.demoted : [];
+      note(state, seq, 'The lead facilitator changed the facilitator key');
+      dirty.add('messages').add('lead').add('roster');
+      effects.push({
+        kind: 'key_rotated',
+        demoted,
+        me_demoted: demoted.includes(me),
+        names: demoted.filter((id) => id !== me).map((id) => nameOf(state, id)),
+      });
       break;
     }
     default:

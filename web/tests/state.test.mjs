@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromSnapshot, applyEvent, needsRules, isFac } from '../js/state.js';
+import { fromSnapshot, applyEvent, applyHistory, needsRules, isFac, amLead } from '../js/state.js';
 
 function snapshot() {
   return {
@@ -171,4 +171,109 @@ test('reactions from a snapshot or a saved state are own entries only', () => {
   s.messages[0].reactions = JSON.parse('{"💡":"nope","🙏":{"length":3}}');
   applyEvent(s, 14, { kind: 'reaction', message_id: 'm1', emoji: '💡', member_id: 'p', on: true });
   assert.deepEqual([...s.messages[0].reactions['💡']], ['p']);
+});
+
+// ------------------------------------------------------------------ earlier messages (history)
+
+const msg = (id, seq, text = id) => ({ id, seq, from: 'f', name: 'Fac', text, ts: seq });
+
+test('snapshot: next_before_seq and the lead, when the server sends them', () => {
+  const s = fromSnapshot(snapshot(), you);
+  assert.equal(s.nextBeforeSeq, null, 'an older server sends neither');
+  assert.equal(s.leadId, null);
+  const snap = { ...snapshot(), next_before_seq: 4, lead_id: 'f' };
+  const s2 = fromSnapshot(snap, you);
+  assert.equal(s2.nextBeforeSeq, 4);
+  assert.equal(s2.leadId, 'f');
+  assert.equal(amLead(s2), false);
+  assert.equal(amLead(fromSnapshot(snap, { member_id: 'f', role: 'facilitator' })), true);
+});
+
+test('history: earlier messages go before the ones held, in seq order', () => {
+  const s = fromSnapshot({ ...snapshot(), messages: [msg('m11', 11)] }, you);
+  applyEvent(s, 12, chat('m12', 12));
+  const r = applyHistory(s, { type: 'history', messages: [msg('m3', 3), msg('m7', 7)], next_before_seq: 3 });
+  assert.deepEqual(s.messages.map((m) => m.id), ['m3', 'm7', 'm11', 'm12']);
+  assert.equal(s.nextBeforeSeq, 3);
+  assert.ok(r.dirty.has('messages'));
+  assert.deepEqual(r.effects, [{ kind: 'history', added: ['m3', 'm7'] }]);
+  assert.equal(s.seq, 10, 'a history frame is not an event: seq does not move');
+});
+
+test('history: no duplicates, and a message held keeps its newer reactions', () => {
+  const s = fromSnapshot(snapshot(), you);
+  applyEvent(s, 11, chat('m11', 11));
+  applyEvent(s, 12, { kind: 'reaction', message_id: 'm11', emoji: '👍', member_id: 'p', on: true });
+  const page = { type: 'history', messages: [msg('m5', 5), { ...msg('m11', 11), text: 'hi' }], next_before_seq: null };
+  const r = applyHistory(s, page);
+  assert.deepEqual(r.effects[0].added, ['m5']);
+  // The same page again (a repeated request): nothing changes.
+  const again = applyHistory(s, page);
+  assert.deepEqual(again.effects[0].added, []);
+  assert.equal(again.dirty.size, 0);
+  assert.deepEqual(s.messages.map((m) => m.id), ['m5', 'm11']);
+  assert.deepEqual([...s.messages[1].reactions['👍']], ['p']);
+  assert.equal(s.nextBeforeSeq, null);
+});
+
+test('history: pages interleave with what is held, whatever order they come in', () => {
+  const s = fromSnapshot({ ...snapshot(), messages: [msg('m20', 20), msg('m30', 30)], next_before_seq: 20 }, you);
+  applyHistory(s, { type: 'history', messages: [msg('m15', 15), msg('m25', 25)], next_before_seq: 15 });
+  applyHistory(s, { type: 'history', messages: [msg('m2', 2), msg('m9', 9), msg('m15', 15)], next_before_seq: null });
+  assert.deepEqual(s.messages.map((m) => m.seq), [2, 9, 15, 20, 25, 30]);
+  assert.equal(new Set(s.messages.map((m) => m.id)).size, s.messages.length);
+  assert.equal(s.nextBeforeSeq, null);
+  // Later events still work on messages from a page: a reaction, a deletion.
+  applyEvent(s, 31, { kind: 'reaction', message_id: 'm9', emoji: '🙏', member_id: 'p', on: true });
+  assert.deepEqual([...s.messages[1].reactions['🙏']], ['p']);
+  applyEvent(s, 32, { kind: 'message_deleted', message_id: 'm2' });
+  assert.deepEqual(s.messages.map((m) => m.seq), [9, 15, 20, 25, 30]);
+});
+
+test('history: an empty page only says there is nothing older; junk entries are skipped', () => {
+  const s = fromSnapshot({ ...snapshot(), next_before_seq: 8 }, you);
+  const r = applyHistory(s, { type: 'history', messages: [], next_before_seq: null });
+  assert.equal(s.nextBeforeSeq, null);
+  assert.ok(r.dirty.has('messages'), 'the button goes away');
+  applyHistory(s, { type: 'history', messages: [null, { id: 'x' }, msg('m4', 4)], next_before_seq: null });
+  assert.deepEqual(s.messages.map((m) => m.id), ['m4']);
+  // The state survives the sessionStorage round trip (a reload resumes from it).
+  assert.equal(JSON.parse(JSON.stringify(s)).nextBeforeSeq, null);
+});
+
+// ------------------------------------------------------------------------ the lead facilitator
+
+test('the lead follows the roster: hand over, vacant seat, key rotation', () => {
+  const snap = snapshot();
+  snap.roster[0].lead = true;
+  snap.lead_id = 'f';
+  snap.roster.push({ id: 'g', name: 'Gil', role: 'facilitator', online: true, muted: false, accepted_rules: 1, creator: false });
+  const s = fromSnapshot(snap, you);
+  assert.equal(s.leadId, 'f');
+  // Key rotation: Gil is demoted (member_updated first), then key_rotated for everyone.
+  applyEvent(s, 11, { kind: 'member_updated', member: { ...snap.roster[2], role: 'participant' } });
+  const r = applyEvent(s, 12, { kind: 'key_rotated', demoted: ['g'] });
+  assert.deepEqual(r.effects, [{ kind: 'key_rotated', demoted: ['g'], me_demoted: false, names: ['Gil'] }]);
+  assert.ok(r.dirty.has('lead'));
+  assert.match(s.notes.at(-1).text, /lead facilitator changed the facilitator key/);
+  // A demoted member is told it is about them.
+  const mine = fromSnapshot(snap, { member_id: 'g', role: 'facilitator' });
+  assert.equal(applyEvent(mine, 12, { kind: 'key_rotated', demoted: ['g'] }).effects[0].me_demoted, true);
+  // Hand over by the lead passes the lead.
+  applyEvent(s, 13, { kind: 'member_updated', member: { ...snap.roster[0], role: 'co_facilitator', lead: false } });
+  applyEvent(s, 14, { kind: 'member_updated', member: { ...snap.roster[1], role: 'facilitator', lead: true } });
+  assert.equal(s.leadId, 'p');
+  assert.equal(amLead(s), true);
+  // The lead leaves for good: the seat is vacant.
+  applyEvent(s, 15, { kind: 'member_left', member_id: 'p', reason: 'left' });
+  assert.equal(s.leadId, null);
+});
+
+test('lead_returned and facilitator_takeover notices leave a line in the transcript', () => {
+  const s = fromSnapshot(snapshot(), you);
+  const r = applyEvent(s, 11, { kind: 'room_notice', code: 'lead_returned', message: 'Fac is back and leading; Pat is co-facilitating again.' });
+  assert.deepEqual(r.effects, [{ kind: 'room_notice', code: 'lead_returned', message: 'Fac is back and leading; Pat is co-facilitating again.' }]);
+  assert.equal(s.notes.at(-1).text, 'Fac is back and leading; Pat is co-facilitating again.');
+  applyEvent(s, 12, { kind: 'room_notice', code: 'paused', message: 'paused' });
+  assert.equal(s.notes.length, 1, 'paused / resumed are shown from the room status');
 });

@@ -18,10 +18,10 @@
 import { byTestId as T, formatDateTime } from '../dom.js';
 import { Connection } from '../conn.js';
 import { store } from '../store.js';
-import { fromSnapshot, applyEvent, isFac, needsRules } from '../state.js';
+import { fromSnapshot, applyEvent, applyHistory, isFac, needsRules } from '../state.js';
 import { showView, setBanner, clearBanner, toast, openCrisis, setCrisisResources } from '../ui.js';
 import { applyEffect } from './effects.js';
-import { onError, onClose, onConnStatus } from './lifecycle.js';
+import { onError, onClose, onConnStatus, retryJoin } from './lifecycle.js';
 import { wireControls } from './controls/index.js';
 import { listEnergizers } from './controls/energizer.js';
 import { showStatus } from './render/status.js';
@@ -42,6 +42,8 @@ import { renderParking } from './render/parking.js';
 import { renderSummary } from './render/summary.js';
 import { renderRulesList, openRules } from './render/rules.js';
 import { renderAirtime } from './render/airtime.js';
+import { showHistory } from './render/history.js';
+import { renderLead, showNewKey } from './render/lead.js';
 
 const PROTOCOL_VERSION = 1;
 
@@ -49,6 +51,7 @@ const PROTOCOL_VERSION = 1;
 const PANELS = [
   ['info', renderInfo],
   ['roster', renderRoster],
+  ['lead', renderLead],
   ['hands', renderHands],
   ['messages', (app) => syncMessages(app, false)],
   ['timers', renderTimers],
@@ -80,6 +83,8 @@ export class RoomApp {
     this.distressPending = false;
     this.warnLevel = 0; // 5 or 1 once that session warning was shown
     this.energizerLib = null; // the facilitator's energizer library, once listed
+    this.historyPending = false; // a history_before sent and not yet answered (controls/history.js)
+    this.confirmRotate = false; // the lead is confirming a key rotation (controls/lead.js)
     this.saveTimer = null;
     this.wired = false;
 
@@ -130,6 +135,11 @@ export class RoomApp {
     if (this.wired) return;
     this.wired = true;
     wireControls(this);
+  }
+
+  /** Join again on a new connection (after a refused name, with this.name changed). */
+  rejoin() {
+    retryJoin(this);
   }
 
   serverNow() {
@@ -208,6 +218,8 @@ export class RoomApp {
         this.energizerLib = m.energizers || [];
         return renderEnergizerLibrary(this);
       case 'airtime': return renderAirtime(m.members || []);
+      case 'history': return this.onHistory(m);
+      case 'facilitator_key': return this.onFacilitatorKey(m);
       case 'crisis': {
         setCrisisResources(m.resources);
         if (this.state) this.state.crisis = m.resources;
@@ -231,6 +243,7 @@ export class RoomApp {
     const hadState = !!this.state && this.phase !== 'waiting' && this.phase !== 'lobby';
     this.state = fromSnapshot(m.room, m.you);
     this.pendingChats = []; // a new connection: nothing in flight (unposted text is still in the box)
+    this.historyPending = false; // an unanswered page request went with the old connection
     this.offset = m.server_time - Date.now();
     store.setResume(this.roomId, { member_id: m.you.member_id, token: m.you.resume_token });
     store.setName(this.roomId, this.name);
@@ -255,6 +268,11 @@ export class RoomApp {
 
   onResumed(m) {
     this.pendingChats = []; // a new connection: nothing in flight (unposted text is still in the box)
+    if (this.historyPending) {
+      // The page request went with the old connection: the button works again.
+      this.historyPending = false;
+      this.redraw('messages');
+    }
     store.setResume(this.roomId, { member_id: m.you.member_id, token: m.you.resume_token });
     this.offset = m.server_time - Date.now();
     this.conn.joined();
@@ -293,6 +311,29 @@ export class RoomApp {
     for (const e of effects) applyEffect(this, e);
     this.renderDirty(dirty);
     this.saveSoon();
+  }
+
+  /**
+   * A page of earlier messages (the reply to history_before, or what a newcomer may read once
+   * they accept the ground rules in a room that shares it): merged by seq, never an event.
+   */
+  onHistory(m) {
+    if (!this.state) return;
+    const asked = this.historyPending;
+    this.historyPending = false;
+    const { effects } = applyHistory(this.state, m);
+    showHistory(this, effects[0].added, asked);
+    this.saveSoon();
+  }
+
+  /** The new facilitator key, to the lead alone, once: it replaces the one this tab keeps. */
+  onFacilitatorKey(m) {
+    if (typeof m.facilitator_key !== 'string' || !m.facilitator_key) return;
+    this.key = m.facilitator_key;
+    store.setKey(this.roomId, this.key);
+    this.redraw('info'); // the facilitator link in the settings
+    this.redraw('me'); // .fac-key-only
+    showNewKey(this);
   }
 
   // ------------------------------------------------------------ rendering

@@ -9,6 +9,7 @@ import { syncMessages, rebuildMessages, updateReactions } from './render/message
 import { openRules } from './render/rules.js';
 import { showWarning } from './render/clock.js';
 import { showSupportRequest, showOneOnOne } from './render/support.js';
+import { keyRotated } from './render/lead.js';
 import { listEnergizers } from './controls/energizer.js';
 import { declineShare } from './controls/roster.js';
 import { chatPosted } from './controls/chat.js';
@@ -92,7 +93,11 @@ export function applyEffect(app, e) {
       break;
     case 'room_notice':
       if (e.code === 'paused' || e.code === 'resumed') break; // shown from the room status
-      toast(e.message);
+      // lead_returned, facilitator_takeover, and codes a newer server may add.
+      toast(e.message || 'Something changed in the room.', { testid: 'toast-room-notice' });
+      break;
+    case 'key_rotated':
+      keyRotated(app, e);
       break;
     case 'toast':
       toast(e.text, { key: e.key });

@@ -7,6 +7,7 @@ import { showView, setBanner, clearBanner, toast } from '../ui.js';
 import { showStatus } from './render/status.js';
 import { openRules } from './render/rules.js';
 import { chatRefused, chatMaybeRefused } from './controls/chat.js';
+import { earlierFailed } from './controls/history.js';
 
 export function onError(app, m) {
   const code = m.code;
@@ -19,7 +20,19 @@ export function onError(app, m) {
     return;
   }
   if (!m.refused && chatMaybeRefused(app, m)) return;
+  if (m.refused === 'history_before') earlierFailed(app);
+  if (m.refused === 'support_request') {
+    // The line under the button said "Sending…": say it was not sent (the toast says why).
+    const sent = T('support-sent');
+    sent.textContent = 'Your request was not sent. Please try again, or use "Get help now".';
+    sent.hidden = false;
+  }
   switch (code) {
+    case 'invalid_text':
+      // A text field held control or bidi-override characters; the server's message names the
+      // field ("timer name has control or bidi-override characters").
+      toast(`Not saved: ${m.message || 'the text has characters that are not allowed'}. Please retype it without special control characters.`, { kind: 'error', testid: 'toast-invalid-text' });
+      return;
     case 'room_closed':
       if (app.state && !app.state.summary) toast('This session has ended.', { kind: 'error' });
       return;
@@ -72,9 +85,15 @@ function onJoinRefused(app, m) {
       app.stopFor('error');
       return showStatus('The room is full', 'This session has reached its capacity. You can try again in a little while.', retry('Try again'));
     case 'invalid_name':
+    case 'name_taken': {
+      // Back to the name form (app.js), with the reason, to choose another name.
       app.stopFor('error');
-      if (app.onBadName) return app.onBadName(m.message);
-      return showStatus('Please choose another name', m.message, home);
+      const why = m.code === 'name_taken'
+        ? 'Someone in this session already uses that name (or one that looks the same). Please choose another.'
+        : m.message;
+      if (app.onBadName) return app.onBadName(why, m.code);
+      return showStatus('Please choose another name', why, home);
+    }
     case 'version_mismatch':
       app.stopFor('error');
       return showStatus('Please reload the page', 'This page is out of date with the server.', home);
@@ -85,7 +104,7 @@ function onJoinRefused(app, m) {
   }
 }
 
-function retryJoin(app) {
+export function retryJoin(app) {
   app.phase = 'connecting';
   app.conn.stopped = false;
   showStatus('Connecting…', 'Joining the session.');

@@ -14,6 +14,8 @@ import { wireTimers } from './timers.js';
 import { wireHighlights } from './highlights.js';
 import { wireEnergy } from './energy.js';
 import { wireAirtime } from './airtime.js';
+import { wireShareHistory } from './history.js';
+import { wireLead } from './lead.js';
 
 export function wireControls(app) {
   // Everyone.
@@ -28,6 +30,8 @@ export function wireControls(app) {
   // Facilitators.
   wireShare(app);
   wireSettings(app);
+  wireShareHistory(app);
+  wireLead(app);
   wireRulesEditor(app);
   wireNotes(app);
   wireTimers(app);

@@ -1,5 +1,6 @@
 // Chat messages and system notes, keyed and incremental (the live region only announces new
-// ones), with reactions and each message's menu (highlight, park, delete).
+// ones), with reactions and each message's menu (highlight, park, delete). While older messages
+// can be read, the list starts with the "Load earlier messages" button (render/history.js).
 
 import { h, byTestId as T, replaceChildren, formatClock } from '../../dom.js';
 import { member, reactionsOf, isFac } from '../../state.js';
@@ -8,6 +9,7 @@ import { roleBadge } from './role.js';
 import { react, deleteMessage } from '../controls/chat.js';
 import { highlightMessage } from '../controls/highlights.js';
 import { parkMessage } from '../controls/parking.js';
+import { earlierItem, renderEarlier } from './history.js';
 
 const REACTIONS = [
   ['👍', 'thumbs up'],
@@ -22,11 +24,17 @@ export function rebuildMessages(app) {
   syncMessages(app, true);
 }
 
-export function syncMessages(app, forceScroll) {
+/**
+ * Bring the list in step with the state. forceScroll: go to the newest message. opts.anchor:
+ * messages were added above (a page of earlier ones): keep what the reader sees where it is.
+ */
+export function syncMessages(app, forceScroll, opts = {}) {
   const st = app.state;
   if (!st) return;
   const list = T('message-list');
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const heightBefore = list.scrollHeight;
+  const topBefore = list.scrollTop;
   const items = [];
   for (const m of st.messages) {
     if (st.personallyMuted.includes(m.from)) continue;
@@ -34,22 +42,27 @@ export function syncMessages(app, forceScroll) {
   }
   for (const n of st.notes) items.push({ key: 'n:' + n.seq, seq: n.seq, n });
   items.sort((a, b) => a.seq - b.seq);
+  const empty = !items.length;
+  if (st.nextBeforeSeq != null) items.unshift({ key: 'earlier', earlier: true });
   const existing = new Map();
   for (const el of list.children) existing.set(el.dataset.key, el);
   let prev = null;
   for (const it of items) {
     let el = existing.get(it.key);
     if (el) existing.delete(it.key);
+    else if (it.earlier) el = earlierItem(app);
     else el = it.m ? messageItem(app, it.m) : h('li', { class: 'system-note', testid: 'system-note', dataset: { key: it.key } }, it.n.text);
     const want = prev ? prev.nextSibling : list.firstChild;
     if (el !== want) list.insertBefore(el, want);
     prev = el;
   }
   for (const el of existing.values()) el.remove();
-  if (!items.length) {
+  if (empty) {
     list.append(h('li', { class: 'system-note empty', dataset: { key: 'empty' } }, 'No messages yet. Say hello when you are ready.'));
   }
-  if (forceScroll || nearBottom) list.scrollTop = list.scrollHeight;
+  renderEarlier(app);
+  if (opts.anchor && !forceScroll) list.scrollTop = topBefore + (list.scrollHeight - heightBefore);
+  else if (forceScroll || nearBottom) list.scrollTop = list.scrollHeight;
 }
 
 function messageItem(app, m) {

@@ -14,3 +14,16 @@ export function roleBadge(role, testid) {
     h('span', { class: 'sr-only' }, ', role: '),
     h('span', { class: 'badge role', testid, dataset: { role } }, label));
 }
+
+/**
+ * The lead facilitator's badge (issue 22, the room model): from the member's `lead` flag only,
+ * an element of its own next to the role badge, marked data-role="lead", announced as
+ * "lead facilitator". Null for everyone else.
+ */
+export function leadBadge(lead, testid) {
+  if (lead !== true) return null;
+  return h('span', { class: 'role-tag' },
+    h('span', { class: 'sr-only' }, ', '),
+    h('span', { class: 'badge role lead', testid, dataset: { role: 'lead' }, title: 'Lead facilitator' }, 'Lead'),
+    h('span', { class: 'sr-only' }, ' facilitator'));
+}

@@ -2,7 +2,8 @@
 // menus are open and which removal awaits confirmation is kept on the app across re-renders).
 
 import { h, byTestId as T, replaceChildren } from '../../dom.js';
-import { roleBadge } from './role.js';
+import { roleBadge, leadBadge } from './role.js';
+import { amLead } from '../../state.js';
 import { callOn, lowerHand } from '../controls/hands.js';
 import {
   togglePersonalMute, inviteToShare, mute, unmute, promote, demote, handOver, askRemove, cancelRemove, removeMember,
@@ -28,6 +29,7 @@ function memberItem(app, m, fac) {
     h('span', { class: 'member-name', testid: 'member-name', dir: 'auto' }, m.name),
     me ? h('span', { class: 'badge you' }, 'you') : null,
     roleBadge(m.role, 'member-role'),
+    leadBadge(m.lead, 'member-lead'),
     h('span', { class: 'presence', testid: 'member-presence' }, m.online ? 'online' : 'away'),
     hand ? h('span', { class: 'badge hand', testid: 'member-hand', title: 'Hand raised' }, '✋ hand up') : null,
     m.muted ? h('span', { class: 'badge muted', testid: 'member-muted' }, 'muted') : null,
@@ -42,7 +44,11 @@ function memberItem(app, m, fac) {
   }, pmuted ? 'Show their messages' : 'Hide their messages (just for me)'));
   if (fac) {
     const myRole = st.me.role;
-    const canModerate = m.role === 'participant' || (m.role === 'co_facilitator' && myRole === 'facilitator');
+    // Facilitators moderate co-facilitators and participants, co-facilitators participants;
+    // only the lead moderates another facilitator, and nobody the lead.
+    const canModerate = !m.lead && (m.role === 'participant'
+      || (m.role === 'co_facilitator' && myRole === 'facilitator')
+      || (m.role === 'facilitator' && amLead(st)));
     actions.push(h('button', { type: 'button', testid: 'member-callon', dataset: { focusKey: key('call') }, onclick: () => callOn(app, m.id) }, 'Invite to speak (call on)'));
     actions.push(h('button', { type: 'button', testid: 'member-invite', dataset: { focusKey: key('inv') }, onclick: () => inviteToShare(app, m) }, 'Gently invite to share'));
     if (hand) actions.push(h('button', { type: 'button', testid: 'member-lowerhand', dataset: { focusKey: key('lh') }, onclick: () => lowerHand(app, m.id) }, 'Lower their hand'));
@@ -52,7 +58,7 @@ function memberItem(app, m, fac) {
         : h('button', { type: 'button', testid: 'member-mute', dataset: { focusKey: key('mute') }, onclick: () => mute(app, m.id) }, 'Mute'));
     }
     if (m.role === 'participant') actions.push(h('button', { type: 'button', testid: 'member-promote', dataset: { focusKey: key('pro') }, onclick: () => promote(app, m.id) }, 'Make co-facilitator'));
-    if (m.role === 'co_facilitator') actions.push(h('button', { type: 'button', testid: 'member-demote', dataset: { focusKey: key('pro') }, onclick: () => demote(app, m.id) }, 'Make participant'));
+    if (m.role === 'co_facilitator' || (m.role === 'facilitator' && canModerate)) actions.push(h('button', { type: 'button', testid: 'member-demote', dataset: { focusKey: key('pro') }, onclick: () => demote(app, m.id) }, 'Make participant'));
     if (myRole === 'facilitator' && m.role !== 'facilitator') {
       actions.push(h('button', { type: 'button', testid: 'member-handover', dataset: { focusKey: key('ho') }, onclick: () => handOver(app, m.id) }, 'Hand over facilitation'));
     }

@@ -9,6 +9,7 @@ export function renderSettings(app) {
   setChecked('waiting-toggle', info.waiting_room);
   setChecked('lock-toggle', info.locked);
   setChecked('parking-toggle', info.members_can_park);
+  setChecked('share-history-toggle', info.share_history);
   const sm = T('slowmode-select');
   if (document.activeElement !== sm) {
     const v = String(info.slow_mode_secs);
