@@ -36,7 +36,7 @@ trap cleanup EXIT
 start_huddle() { # BIN REDIS_URL → echoes "PID URL"
   local bin=$1 redis=$2 log
   log="$WORK/huddle-$RANDOM.log"
-  HUDDLE_MAX_CONNS_PER_IP=0 RUST_LOG=warn "$bin" --bind 127.0.0.1:0 ${redis:+--redis-url "$redis"} >"$log" 2>&1 &
+  HUDDLE_MAX_CONNS_PER_IP=0 HUDDLE_CREATE_RATE_PER_MIN=0 RUST_LOG=warn "$bin" --bind 127.0.0.1:0 ${redis:+--redis-url "$redis"} >"$log" 2>&1 &
   local pid=$! url=""
   PIDS+=("$pid")
   for _ in $(seq 1 200); do
