@@ -255,3 +255,17 @@ async fn shutdown_signal() {
         ctrl_c.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use huddle_protocol::CrisisResource;
+
+    /// The example a deployer copies is what `--crisis-resources` reads.
+    #[test]
+    fn the_deploy_crisis_resources_example_loads() {
+        let text = include_str!("../../deploy/crisis-resources.example.json");
+        let list: Vec<CrisisResource> = serde_json::from_str(text).expect("valid crisis list");
+        assert!(list.len() >= 2);
+        assert!(list.iter().any(|r| r.contact == "988"));
+    }
+}
