@@ -209,14 +209,16 @@ pub async fn run_actor(
                 }
             }
         }
-        let out = room.take_output();
-        if !out.is_empty() {
-            flush(&rooms, &room, out).await;
-        }
+        // Metadata first, then the frames: whoever hears of a change (the
+        // end of the session...) and asks over HTTP finds it stored already.
         let meta = RoomMeta::of(&room);
         if meta.public != last_meta.public || meta.summary != last_meta.summary {
             rooms.broker.store_meta(&id, &meta).await;
             last_meta = meta;
+        }
+        let out = room.take_output();
+        if !out.is_empty() {
+            flush(&rooms, &room, out).await;
         }
     }
 }
