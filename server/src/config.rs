@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_QUEUE", default_value_t = 512)]
     pub queue: usize,
 
+    /// Outgoing bytes queued per connection (behind the frame being written)
+    /// before it counts as a slow consumer and is dropped (close 4008).
+    #[arg(long, env = "HUDDLE_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    pub queue_bytes: usize,
+
     /// Seconds a disconnected member stays in the roster, awaiting resume.
     #[arg(long, env = "HUDDLE_GRACE_SECS", default_value_t = 20)]
     pub grace_secs: u64,

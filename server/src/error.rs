@@ -364,6 +364,9 @@ pub enum SessionError {
     Undecodable { code: ErrorCode, message: String },
     #[error("this connection already joined a room")]
     AlreadyJoined,
+    /// One join per connection: after leaving, join again on a new connection.
+    #[error("this connection joined a room before; open a new connection to join again")]
+    JoinedBefore,
     #[error("no such room")]
     RoomNotFound,
     #[error("join a room first")]
@@ -379,7 +382,7 @@ impl SessionError {
             SessionError::RateLimited => ErrorCode::RateLimited,
             SessionError::TooLarge { .. } => ErrorCode::TooLarge,
             SessionError::Undecodable { code, .. } => *code,
-            SessionError::AlreadyJoined => ErrorCode::AlreadyJoined,
+            SessionError::AlreadyJoined | SessionError::JoinedBefore => ErrorCode::AlreadyJoined,
             SessionError::RoomNotFound => ErrorCode::RoomNotFound,
             SessionError::NotJoined => ErrorCode::NotJoined,
             SessionError::Broker(e) => e.code(),

@@ -108,6 +108,10 @@ pub struct Metrics {
     pub frames_out: AtomicU64,
     pub errors_sent: AtomicU64,
     pub slow_consumers_dropped: AtomicU64,
+    /// Of those, dropped for the bytes they had queued (`--queue-bytes`).
+    pub slow_consumers_over_bytes: AtomicU64,
+    /// Connections closed because a frame for them was over the largest the writer sends.
+    pub frames_too_large: AtomicU64,
     pub rate_limited: AtomicU64,
     pub connections_refused: AtomicU64,
     pub redis_publishes: AtomicU64,
@@ -177,9 +181,21 @@ impl Metrics {
         );
         g(
             "huddle_slow_consumers_dropped_total",
-            "Connections dropped because their outgoing queue was full.",
+            "Connections dropped because their outgoing queue was full (frames or bytes).",
             "counter",
             self.slow_consumers_dropped.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_slow_consumers_over_bytes_total",
+            "Connections dropped because their queued bytes passed --queue-bytes.",
+            "counter",
+            self.slow_consumers_over_bytes.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_frames_too_large_total",
+            "Connections closed (1011) because a frame for them was over the largest the writer sends.",
+            "counter",
+            self.frames_too_large.load(Relaxed) as i64,
         );
         g(
             "huddle_rate_limited_total",

@@ -844,7 +844,7 @@ async fn a_room_is_joinable_as_soon_as_it_is_created() {
 }
 
 #[tokio::test]
-async fn leaving_tells_the_room_and_the_connection_can_join_again() {
+async fn leaving_tells_the_room_and_joining_again_needs_a_new_connection() {
     let server = Server::start().await;
     let (room, mut fac, mut ps) = room_with(&server, 1).await;
     let mut p = ps.remove(0);
@@ -868,6 +868,13 @@ async fn leaving_tells_the_room_and_the_connection_can_join_again() {
         .all(|m| !matches!(m, ServerMsg::Error { .. })));
     p.send(&ClientMsg::Chat { text: "hi".into() }).await;
     p.expect_error(ErrorCode::NotJoined).await;
+    // One join per connection (issue 22 A.1): a new one joins again.
+    p.send(&join_msg(&room.room_id, "P1 again", 1, None)).await;
+    assert_eq!(
+        refused(&mut p, ErrorCode::AlreadyJoined).await.as_deref(),
+        Some("join")
+    );
+    let mut p = server.client().await;
     let w = p.join(&room.room_id, "P1 again", None).await;
     assert_ne!(w.you.member_id, p_id, "a new member after leaving");
     fac.recv_event(|e| matches!(e, Event::MemberJoined { member } if member.name == "P1 again"))

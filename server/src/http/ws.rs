@@ -13,6 +13,9 @@ use dashmap::DashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+/// Bytes buffered before the WebSocket layer writes to the socket.
+const WRITE_BUFFER: usize = 2 * 1024;
+
 /// Same-origin by default: the Origin's host must be the Host header, or in the allow-list.
 fn origin_allowed(cfg: &Config, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
@@ -80,8 +83,13 @@ pub async fn upgrade(
         .read_buffer_size(1024)
         // Frames queued together are written in one go (one syscall per
         // flush, not per frame); the buffer only grows under load.
-        .write_buffer_size(2 * 1024)
-        .max_write_buffer_size(1024 * 1024)
+        .write_buffer_size(WRITE_BUFFER)
+        // The writer waits for the socket before it adds a frame to a full
+        // buffer, so the buffer holds at most WRITE_BUFFER and one frame; the
+        // ceiling must let the largest frame the server sends through (a
+        // welcome can be several MiB), or that frame could never be written.
+        // The writer closes the connection itself on a larger one.
+        .max_write_buffer_size(WRITE_BUFFER + rooms.max_out_frame() + 64 * 1024)
         // Transport ceiling: messages over 4× the protocol limit close the connection (1009);
         // smaller oversize frames get a `too_large` error and the connection goes on.
         // A single frame may be read whole up to 8× so the 1009 close reaches the

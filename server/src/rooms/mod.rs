@@ -1,6 +1,7 @@
 //! The rooms of this instance: the registry of room actors
 //! ([`registry`]), the actor loop that owns each room's model ([`actor`]), and
-//! this instance's sessions per room with their fan-out ([`local`]).
+//! this instance's sessions per room with their fan-out ([`local`]) into
+//! each session's bounded queue ([`queue`]).
 //!
 //! Commands flow session → [`Rooms::submit`] → [`Broker::submit`] → the room's
 //! actor (here or on another instance). The actor applies them to the pure
@@ -13,9 +14,11 @@
 
 pub mod actor;
 pub mod local;
+pub mod queue;
 pub mod registry;
 
 pub use local::Outgoing;
+pub use queue::{OutQueue, QueueLimits};
 
 use crate::broker::{Broker, BrokerEvents, Delivery, RoomCmd, Undelivered};
 use crate::config::Config;
@@ -75,6 +78,34 @@ impl Rooms {
             grace_ms: self.cfg.grace_secs * 1000,
             facilitator_grace_ms: self.cfg.facilitator_grace_secs * 1000,
             ..Limits::default()
+        }
+    }
+
+    /// The largest frame the server sends, with room to spare: a welcome
+    /// carries at worst the recent messages (each up to `--max-text`
+    /// characters, 6 bytes each once JSON-escaped), the roster and the
+    /// waiting list (`--max-members` names of `--max-name` characters), the
+    /// pinned and welcome texts, and the room's tools. At least 16 MiB (the
+    /// defaults need about 8 MiB). Each connection's writer accepts frames up
+    /// to this size; a larger one closes that connection (1011), never the room.
+    pub fn max_out_frame(&self) -> usize {
+        let l = self.limits();
+        let text = l.max_text.saturating_mul(6);
+        let name = l.max_name.saturating_mul(6).saturating_add(512);
+        let members = (l.max_members as usize).saturating_mul(name);
+        l.recent_messages
+            .saturating_mul(text.saturating_add(1024))
+            .saturating_add(members.saturating_mul(2))
+            .saturating_add(text.saturating_mul(2))
+            .saturating_add(1 << 20)
+            .max(16 << 20)
+    }
+
+    /// The bounds of each connection's outgoing queue.
+    pub fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            frames: self.cfg.queue.max(8),
+            bytes: self.cfg.queue_bytes,
         }
     }
 
