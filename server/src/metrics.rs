@@ -114,6 +114,8 @@ pub struct Metrics {
     pub frames_too_large: AtomicU64,
     pub rate_limited: AtomicU64,
     pub connections_refused: AtomicU64,
+    /// POST /api/rooms refused by the per-client creation rate.
+    pub rooms_create_limited: AtomicU64,
     pub redis_publishes: AtomicU64,
     /// Failed Redis operations, by [`RedisOp`].
     redis_errors: [AtomicU64; RedisOp::ALL.len()],
@@ -208,6 +210,12 @@ impl Metrics {
             "Upgrades refused (origin, per-address limit, shutting down).",
             "counter",
             self.connections_refused.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_rooms_create_limited_total",
+            "Room creations refused by the per-client rate (--create-rate-per-min).",
+            "counter",
+            self.rooms_create_limited.load(Relaxed) as i64,
         );
         g(
             "huddle_redis_publishes_total",

@@ -1,13 +1,14 @@
 //! `GET /ws`: the WebSocket upgrade. Refused while shutting down, from a
-//! foreign origin, or past the per-address connection limit; the transport
+//! foreign origin, or past the per-address connection limit (the address of
+//! the client, through trusted proxies: see [`super::client`]); the transport
 //! limits are set here, the session does the rest ([`crate::session::run`]).
 
+use super::client;
 use super::AppState;
-use crate::config::Config;
 use crate::error::HttpError;
 use crate::metrics::Metrics;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use dashmap::DashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,22 +16,6 @@ use std::sync::Arc;
 
 /// Bytes buffered before the WebSocket layer writes to the socket.
 const WRITE_BUFFER: usize = 2 * 1024;
-
-/// Same-origin by default: the Origin's host must be the Host header, or in the allow-list.
-fn origin_allowed(cfg: &Config, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true; // not a browser: nothing to protect against here
-    };
-    if cfg.allowed_origins.iter().any(|a| a == origin || a == "*") {
-        return true;
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split("://").nth(1).unwrap_or("");
-    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
-}
 
 /// One of an address's connections; gives its place back when dropped.
 struct IpSlot {
@@ -58,11 +43,11 @@ pub async fn upgrade(
         Metrics::inc(&rooms.metrics.connections_refused);
         return Err(HttpError::ShuttingDown);
     }
-    if !origin_allowed(&rooms.cfg, &headers) {
+    if !client::origin_allowed(&rooms.cfg, addr.ip(), &headers) {
         Metrics::inc(&rooms.metrics.connections_refused);
         return Err(HttpError::OriginNotAllowed);
     }
-    let ip = addr.ip();
+    let ip = client::client_ip(&rooms.cfg, addr.ip(), &headers);
     let limit = rooms.cfg.max_conns_per_ip;
     {
         let mut n = st.per_ip.entry(ip).or_insert(0);

@@ -119,6 +119,11 @@ pub async fn run_actor(
     let mut last_meta = RoomMeta::of(&room);
     rooms.broker.store_meta(&id, &last_meta).await;
     let mut idle_since = tokio::time::Instant::now();
+    // A room nobody ever joined goes after --unjoined-room-ttl-mins, counted
+    // from now (its creation, or its arrival here) or its scheduled start.
+    let unjoined_ttl_ms = (rooms.cfg.unjoined_room_ttl_mins * 60_000.0) as u64;
+    let unjoined_from = now_ms().max(room.info().starts_at.unwrap_or(0));
+    let mut ever_joined = room.seq() > 0 || room.member_count() > 0;
     let mut presence = tokio::time::interval(Duration::from_secs(2));
     presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -146,6 +151,7 @@ pub async fn run_actor(
                     n += 1;
                 }
                 rooms.metrics.errors_sent.fetch_add(refused, Relaxed);
+                ever_joined = ever_joined || room.member_count() > 0;
                 if release {
                     // Stop taking commands from other instances, then apply those
                     // already here: nothing sent to the room is lost in the handover.
@@ -170,8 +176,15 @@ pub async fn run_actor(
                     apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
                 }
                 if !rooms.broker.maintain(&room).await {
-                    tracing::warn!(room = %id, "lost room ownership; stopping actor");
+                    tracing::warn!(room = %super::log_tag(&id), "lost room ownership; stopping actor");
                     return ActorEnd::Released;
+                }
+                if !ever_joined
+                    && unjoined_ttl_ms > 0
+                    && now_ms() > unjoined_from.saturating_add(unjoined_ttl_ms)
+                {
+                    tracing::debug!(room = %id, "nobody ever joined; dropping the room");
+                    return ActorEnd::Expired;
                 }
                 let closed = room.info().status == RoomStatus::Closed;
                 if room.member_count() > 0 && !closed {
@@ -179,7 +192,7 @@ pub async fn run_actor(
                 }
                 let limit = if closed { retention } else { Duration::from_secs(24 * 3600).max(retention) };
                 if idle_since.elapsed() > limit {
-                    tracing::info!(room = %id, "room retention over; dropping it");
+                    tracing::debug!(room = %id, "room retention over; dropping it");
                     return ActorEnd::Expired;
                 }
             }
@@ -203,7 +216,7 @@ pub async fn run_actor(
                             room.one_on_one_opened(&request_id, &facilitator, &rid, &key, now_ms())
                         }
                         Err(e) => {
-                            tracing::warn!(room = %id, code = ?e.code(), "could not open a one-on-one room: {e}")
+                            tracing::warn!(room = %super::log_tag(&id), code = ?e.code(), "could not open a one-on-one room: {e}")
                         }
                     }
                 }

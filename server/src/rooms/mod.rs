@@ -29,6 +29,7 @@ use async_trait::async_trait;
 use huddle_protocol::{CrisisResource, ServerMsg};
 use local::LocalSessions;
 use registry::Registry;
+use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,8 @@ pub struct Rooms {
     local: LocalSessions,
     /// Ourselves, for the tasks we spawn (actors).
     me: Weak<Rooms>,
+    /// Keys the hashes of client addresses (`--ip-hash-secret`, or drawn at start).
+    addr_key: String,
 }
 
 impl Rooms {
@@ -57,7 +60,12 @@ impl Rooms {
         metrics: Arc<Metrics>,
         shutting_down: CancellationToken,
     ) -> Arc<Rooms> {
+        let addr_key = match &cfg.ip_hash_secret {
+            Some(secret) => secret.key().to_string(),
+            None => crate::room::new_secret(),
+        };
         Arc::new_cyclic(|me| Rooms {
+            addr_key,
             cfg,
             instance,
             metrics,
@@ -79,6 +87,14 @@ impl Rooms {
             facilitator_grace_ms: self.cfg.facilitator_grace_secs * 1000,
             ..Limits::default()
         }
+    }
+
+    /// A client address as rooms keep it (for keep-out after removal): a
+    /// hash keyed with this deployment's secret, so the stored value cannot be
+    /// matched against the addresses of the Internet. None for loopback
+    /// (local development and tests share one address).
+    pub fn addr_hash(&self, ip: IpAddr) -> Option<String> {
+        keyed_addr_hash(&self.addr_key, ip)
     }
 
     /// The largest frame the server sends, with room to spare: a welcome
@@ -115,6 +131,25 @@ impl Rooms {
     }
 }
 
+/// How a room appears in logs at info level and above: room ids are
+/// capabilities (whoever knows one can join), so logs show a short tag of it
+/// instead (the same for every line about that room; not reversible). Full ids
+/// appear at debug only.
+pub fn log_tag(room_id: &str) -> String {
+    let h = crate::room::hash_secret(&format!("room-log-tag:{room_id}"));
+    h[..12.min(h.len())].to_string()
+}
+
+/// See [`Rooms::addr_hash`].
+fn keyed_addr_hash(key: &str, ip: IpAddr) -> Option<String> {
+    let ip = ip.to_canonical();
+    if ip.is_loopback() {
+        None
+    } else {
+        Some(crate::room::hash_secret(&format!("addr:{key}:{ip}")))
+    }
+}
+
 #[async_trait]
 impl BrokerEvents for Rooms {
     fn batch_arrived(&self, room_id: &str, batch: &[Delivery]) {
@@ -141,7 +176,9 @@ impl BrokerEvents for Rooms {
                 me.spawn_actor(room);
             }
             // Only while the whole server is being dropped: nothing to host for.
-            None => tracing::warn!(room = %room.info().id, "rooms layer gone; room not hosted"),
+            None => {
+                tracing::warn!(room = %log_tag(&room.info().id), "rooms layer gone; room not hosted")
+            }
         }
     }
 
@@ -154,5 +191,26 @@ impl BrokerEvents for Rooms {
             code: code.into(),
             message: message.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_hashes_are_keyed_per_deployment() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let a = keyed_addr_hash("key-a", ip).unwrap();
+        assert_eq!(keyed_addr_hash("key-a", ip).as_ref(), Some(&a));
+        assert_ne!(keyed_addr_hash("key-b", ip).unwrap(), a);
+        // Not the plain hash anyone can compute for every IPv4 address.
+        assert_ne!(a, crate::room::hash_secret("addr:203.0.113.7"));
+        assert_eq!(
+            keyed_addr_hash("key-a", "::ffff:203.0.113.7".parse().unwrap()).unwrap(),
+            a
+        );
+        assert_eq!(keyed_addr_hash("key-a", "127.0.0.1".parse().unwrap()), None);
+        assert_eq!(keyed_addr_hash("key-a", "::1".parse().unwrap()), None);
     }
 }

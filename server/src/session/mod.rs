@@ -82,16 +82,6 @@ fn error_frame(e: &SessionError, refused: Option<&str>) -> Outgoing {
     ))
 }
 
-/// A hashed client address for keep-out after removal; none for loopback
-/// (local development and tests share one address).
-pub fn addr_hash(ip: IpAddr) -> Option<String> {
-    if ip.is_loopback() {
-        None
-    } else {
-        Some(crate::room::hash_secret(&format!("addr:{ip}")))
-    }
-}
-
 /// Valid room ids are short and plain; anything else cannot name a room.
 fn plausible_room_id(id: &str) -> bool {
     !id.is_empty()
@@ -231,7 +221,7 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                 let cmd = RoomCmd::Join {
                     conn: conn.clone(),
                     instance: rooms.instance.clone(),
-                    addr_hash: addr_hash(ip),
+                    addr_hash: rooms.addr_hash(ip),
                     v,
                     name,
                     facilitator_key,
