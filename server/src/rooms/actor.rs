@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// Joins applied at most between two flushes (each may build a welcome).
+const JOINS_PER_FLUSH: usize = 8;
+
 /// Serialize a model's output once per frame: the batch every receiver shares.
 pub fn serialize(out: Vec<Out>) -> Vec<Delivery> {
     out.into_iter()
@@ -137,13 +140,17 @@ pub async fn run_actor(
                 let Some(cmd) = cmd else { return ActorEnd::Released };
                 let now = now_ms();
                 let mut release = matches!(cmd, RoomCmd::Release);
+                let mut joins = matches!(cmd, RoomCmd::Join { .. }) as usize;
                 let mut refused = apply(&mut room, cmd, now) as u64;
-                // Drain what is already queued: one flush (one publish) per burst.
+                // Drain what is already queued: one flush (one publish) per
+                // burst. A join's welcome is the room's whole snapshot: a few
+                // per flush, so a join storm never holds hundreds of them at once.
                 let mut n = 0;
-                while n < 256 && !release {
+                while n < 256 && !release && joins < JOINS_PER_FLUSH {
                     match rx.try_recv() {
                         Ok(cmd) => {
                             release = matches!(cmd, RoomCmd::Release);
+                            joins += matches!(cmd, RoomCmd::Join { .. }) as usize;
                             refused += apply(&mut room, cmd, now) as u64;
                         }
                         Err(_) => break,
