@@ -448,6 +448,15 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     assert_eq!(upgrade_status(&a3), Some(429), "203.0.113.1 has 2 already");
     let b1 = Client::connect_headers(&url, &xff("203.0.113.2")).await;
     assert_eq!(upgrade_status(&b1), None, "another client behind the proxy");
+    // IPv6 clients count per /64: any address in it is theirs to pick.
+    let v1 = Client::connect_headers(&url, &xff("2001:db8:5:6::1")).await;
+    let v2 = Client::connect_headers(&url, &xff("2001:db8:5:6::2")).await;
+    let v3 = Client::connect_headers(&url, &xff("2001:db8:5:6:ffff::3")).await;
+    let w1 = Client::connect_headers(&url, &xff("2001:db8:5:7::1")).await;
+    assert_eq!(upgrade_status(&v1), None);
+    assert_eq!(upgrade_status(&v2), None);
+    assert_eq!(upgrade_status(&v3), Some(429), "same /64");
+    assert_eq!(upgrade_status(&w1), None, "another /64");
 
     // Without trusted proxies the header is ignored: one address, one limit.
     let direct = Server::start_with(&["--max-conns-per-ip", "2"]).await;

@@ -49,6 +49,19 @@ pub fn client_ip(cfg: &Config, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
     client
 }
 
+/// What per-address limits count by: an IPv4 address as is, an IPv6 address
+/// by its /64 (one host or one network: whoever has one address there can
+/// use them all). The keep-out after removal still uses the whole address.
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(a) => {
+            let bits = u128::from(a) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// The scheme the client used: `X-Forwarded-Proto` from a trusted proxy,
 /// otherwise plain http (this server does not speak TLS itself).
 pub fn scheme(cfg: &Config, peer: IpAddr, headers: &HeaderMap) -> &'static str {
@@ -147,6 +160,21 @@ mod tests {
             client_ip(&behind, ip("10.0.0.1"), &HeaderMap::new()),
             ip("10.0.0.1")
         );
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        assert_eq!(limit_key(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2:ffff::9")),
+            limit_key(ip("2001:db8:1:2::1"))
+        );
+        assert_ne!(
+            limit_key(ip("2001:db8:1:3::1")),
+            limit_key(ip("2001:db8:1:2::1"))
+        );
+        assert_eq!(limit_key(ip("203.0.113.4")), ip("203.0.113.4"));
+        assert_eq!(limit_key(ip("::ffff:203.0.113.4")), ip("203.0.113.4"));
     }
 
     #[test]

@@ -29,6 +29,7 @@ use dashmap::DashMap;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -40,7 +41,46 @@ pub struct AppState {
     /// Open WebSocket connections per client address.
     per_ip: Arc<DashMap<IpAddr, usize>>,
     /// Room creations per client address (`--create-rate-per-min`; none: no limit).
-    create_limit: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    create_limit: Option<Arc<CreateLimit>>,
+}
+
+/// Token buckets of room creation, per client address ([`client::limit_key`]).
+pub struct CreateLimit {
+    buckets: DefaultKeyedRateLimiter<IpAddr>,
+    /// When buckets were last swept (ms since the Unix epoch).
+    swept: AtomicU64,
+}
+
+impl CreateLimit {
+    fn new(per_min: NonZeroU32) -> CreateLimit {
+        CreateLimit {
+            buckets: DefaultKeyedRateLimiter::keyed(
+                Quota::per_minute(per_min).allow_burst(per_min),
+            ),
+            swept: AtomicU64::new(crate::now_ms()),
+        }
+    }
+
+    /// Forget the clients whose buckets are full again: once a minute, or
+    /// once a second while many addresses are tracked.
+    fn sweep(&self) {
+        let now = crate::now_ms();
+        let every = if self.buckets.len() > 10_000 {
+            1_000
+        } else {
+            60_000
+        };
+        let last = self.swept.load(Relaxed);
+        if now.saturating_sub(last) >= every
+            && self
+                .swept
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            self.buckets.retain_recent();
+            self.buckets.shrink_to_fit();
+        }
+    }
 }
 
 /// The Content-Security-Policy: everything from this origin only; the
@@ -115,11 +155,8 @@ fn metrics_on_main(cfg: &Config) -> bool {
 
 pub fn router(rooms: Arc<Rooms>) -> Router {
     let cfg = rooms.cfg.clone();
-    let create_limit = NonZeroU32::new(cfg.create_rate_per_min).map(|n| {
-        Arc::new(DefaultKeyedRateLimiter::keyed(
-            Quota::per_minute(n).allow_burst(n),
-        ))
-    });
+    let create_limit =
+        NonZeroU32::new(cfg.create_rate_per_min).map(|n| Arc::new(CreateLimit::new(n)));
     let state = AppState {
         rooms,
         per_ip: Arc::new(DashMap::new()),

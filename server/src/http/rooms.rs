@@ -8,7 +8,7 @@
 //! the request is refused (403), and anyone may still create group rooms,
 //! which are never listed.
 
-use super::client::client_ip;
+use super::client::{client_ip, limit_key};
 use super::AppState;
 use crate::error::HttpError;
 use crate::metrics::Metrics;
@@ -65,12 +65,9 @@ pub async fn create(
     body: Result<Json<CreateRoom>, JsonRejection>,
 ) -> Result<Response, HttpError> {
     if let Some(limit) = &st.create_limit {
-        let ip = client_ip(&st.rooms.cfg, peer.ip(), &headers);
-        if limit.len() > 10_000 {
-            // Forget clients whose buckets are full again.
-            limit.retain_recent();
-        }
-        if let Err(not_until) = limit.check_key(&ip) {
+        let key = limit_key(client_ip(&st.rooms.cfg, peer.ip(), &headers));
+        limit.sweep();
+        if let Err(not_until) = limit.buckets.check_key(&key) {
             Metrics::inc(&st.rooms.metrics.rooms_create_limited);
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

@@ -48,9 +48,10 @@ pub async fn upgrade(
         return Err(HttpError::OriginNotAllowed);
     }
     let ip = client::client_ip(&rooms.cfg, addr.ip(), &headers);
+    let key = client::limit_key(ip);
     let limit = rooms.cfg.max_conns_per_ip;
     {
-        let mut n = st.per_ip.entry(ip).or_insert(0);
+        let mut n = st.per_ip.entry(key).or_insert(0);
         if limit > 0 && *n >= limit {
             Metrics::inc(&rooms.metrics.connections_refused);
             return Err(HttpError::TooManyConnections);
@@ -59,7 +60,7 @@ pub async fn upgrade(
     }
     let slot = IpSlot {
         per_ip: st.per_ip.clone(),
-        ip,
+        ip: key,
     };
     let max = rooms.cfg.max_frame_bytes;
     Ok(upgrade
