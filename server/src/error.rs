@@ -364,7 +364,7 @@ pub enum SessionError {
     Undecodable { code: ErrorCode, message: String },
     #[error("this connection already joined a room")]
     AlreadyJoined,
-    /// One join per connection: after leaving, join again on a new connection.
+    /// One join per connection: after being admitted or leaving, join again on a new connection.
     #[error("this connection joined a room before; open a new connection to join again")]
     JoinedBefore,
     #[error("no such room")]

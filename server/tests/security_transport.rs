@@ -73,6 +73,34 @@ async fn a_connection_joins_once_and_a_join_after_leave_is_refused() {
         .await;
 }
 
+#[tokio::test]
+async fn after_a_leave_no_join_on_that_connection_even_from_the_waiting_room() {
+    // Never admitted (waiting room), then left: the next join still needs a
+    // new connection (whether the room admitted it before the leave or not).
+    let server = Server::start().await;
+    let room = server.create_room("Waiting", RoomKind::Group, true).await;
+    let mut fac = server.client().await;
+    fac.join(&room.room_id, "Fac", Some(&room.facilitator_key))
+        .await;
+    let mut p = server.client().await;
+    let m = p.join_raw(&room.room_id, "Guest", None, None).await;
+    assert!(matches!(m, ServerMsg::Waiting { .. }), "{m:?}");
+    p.send(&ClientMsg::Leave).await;
+    p.send(&join_msg(&room.room_id, "Guest again")).await;
+    let m = p.expect_error(ErrorCode::AlreadyJoined).await;
+    assert!(
+        matches!(&m, ServerMsg::Error { refused: Some(t), .. } if t == "join"),
+        "{m:?}"
+    );
+    p.ping().await;
+    let waits = p
+        .seen
+        .iter()
+        .filter(|m| matches!(m, ServerMsg::Waiting { .. }))
+        .count();
+    assert_eq!(waits, 1, "{:?}", p.seen);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_does_not_read_is_dropped_once_its_queue_passes_the_byte_cap() {
     // Frames of about 120 KB (20,000 control characters, escaped 6× in JSON):

@@ -3,9 +3,10 @@
 //! bytes ([`OutQueue`]). Nothing a client sends can panic the server; message
 //! bodies are never logged.
 //!
-//! A connection joins a room once: after it was admitted (and maybe left), a
-//! second `join` is refused (`already_joined`); the client opens a new
-//! connection. (Each join costs a welcome, the room's whole snapshot.)
+//! A connection joins a room once: after it was admitted, or after it sent
+//! `leave`, another `join` is refused (`already_joined`); the client opens a
+//! new connection. (Each join costs a welcome, the room's whole snapshot.) A
+//! refused join may still be corrected and sent again.
 //!
 //! This layer alone knows the WebSocket library's types: the rooms layer
 //! hands it [`Outgoing`] items, and the writer turns them into frames.
@@ -119,6 +120,9 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
     // Set by the rooms layer when the room admits this connection: until then a
     // refused join (bad name, wrong key...) may be corrected and sent again.
     let bound = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Set once the client sent `leave` in a room: this connection is done
+    // joining (even if the room let it go before admitting it).
+    let mut left = false;
     // Our own queue: full means this client does not read (the queue drops
     // it as a slow consumer), closed means the writer ended; either way there
     // is no one to tell.
@@ -189,8 +193,8 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                 facilitator_key,
                 resume,
             } => {
-                if bound.load(Relaxed) {
-                    // Admitted once already (maybe left since): one join per connection.
+                if bound.load(Relaxed) || left {
+                    // Admitted once already, or left: one join per connection.
                     let e = if room.is_some() {
                         SessionError::AlreadyJoined
                     } else {
@@ -252,6 +256,7 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                 if leaving {
                     rooms.detach(room_id, &conn).await;
                     room = None;
+                    left = true;
                 }
             }
         }
