@@ -100,7 +100,8 @@ start() {
   logf="$WORK/$target-$(date +%s%N).log"
   case $target in
     huddle)
-      HUDDLE_MAX_CONNS_PER_IP=0 RUST_LOG=warn \
+      # Load runs create many rooms from one address: no creation rate limit.
+      HUDDLE_MAX_CONNS_PER_IP=0 HUDDLE_CREATE_RATE_PER_MIN=0 RUST_LOG=warn \
         "$TARGET_DIR/release/huddle" --bind 127.0.0.1:0 ${redis:+--redis-url "$redis"} >"$logf" 2>&1 &
       S_PID=$!
       S_URL=$(wait_url "$logf" "$S_PID" 'http://127\.0\.0\.1:[0-9]+') ;;

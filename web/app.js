@@ -111,6 +111,10 @@ async function joinForm(roomId, key, error, again = null) {
 function landing() {
   showView('landing');
   const form = T('create-form');
+  // A drop-in is listed publicly: creating one needs the organizer key.
+  const kindChanged = () => show(T('create-organizer'), T('create-kind').value === 'drop_in');
+  T('create-kind').addEventListener('change', kindChanged);
+  kindChanged();
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const err = T('create-error');
@@ -134,12 +138,24 @@ function landing() {
       err.hidden = false;
       return;
     }
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    if (body.kind === 'drop_in') {
+      const organizerKey = T('create-organizer-key').value.trim();
+      if (!organizerKey) {
+        err.textContent = 'Listing a drop-in publicly needs the organizer key.';
+        err.hidden = false;
+        T('create-organizer-key').focus();
+        return;
+      }
+      // In a header, never in the URL.
+      headers['X-Huddle-Organizer-Key'] = organizerKey;
+    }
     const submit = T('create-submit');
     submit.disabled = true;
     try {
       const r = await fetch('/api/rooms', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        headers,
         body: JSON.stringify(body),
       });
       const data = await r.json().catch(() => ({}));
@@ -148,6 +164,7 @@ function landing() {
         err.hidden = false;
         return;
       }
+      T('create-organizer-key').value = '';
       const name = T('create-name').value.trim() || 'Facilitator';
       store.setKey(data.room_id, data.facilitator_key);
       store.setName(data.room_id, name);
@@ -201,8 +218,10 @@ async function loadDropIns() {
       if (room.status === 'scheduled' && room.starts_at) bits.push(`opens ${formatDateTime(room.starts_at)}`);
       else bits.push('open now');
       if (room.ends_at) bits.push(`until ${formatDateTime(room.ends_at)}`);
-      bits.push(room.capacity ? `${room.member_count} of ${room.capacity} here` : `${room.member_count} here`);
-      const full = room.capacity && room.member_count >= room.capacity;
+      // Who and how many are inside is for members; passers-by see whether a seat is left.
+      const full = room.full === true;
+      if (full) bits.push('full right now');
+      if (room.waiting_room) bits.push('a facilitator admits each person');
       return h('li', { class: 'dropin', testid: 'dropin', dataset: { roomId: room.id } },
         h('div', null, h('strong', { class: 'dropin-title' }, room.title), h('div', { class: 'muted small' }, bits.join(' · '))),
         h('a', { class: `button${full ? ' disabled' : ''}`, href: `/?room=${encodeURIComponent(room.id)}`, testid: 'dropin-join', 'aria-label': `Join ${room.title}`, 'aria-disabled': full ? 'true' : null }, full ? 'Full' : 'Join'));

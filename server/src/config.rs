@@ -1,7 +1,10 @@
-//! Configuration from flags and `HUDDLE_*` environment variables.
+//! Configuration from flags and `HUDDLE_*` environment variables, and the
+//! types of the values that need checking: secrets (kept only as hashes),
+//! network ranges (trusted proxies) and origins.
 
 use clap::Parser;
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 
 /// A secret flag value: never shown by `Debug` (logs, panics).
 #[derive(Clone)]
@@ -101,6 +104,11 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_QUEUE", default_value_t = 512)]
     pub queue: usize,
 
+    /// Outgoing bytes queued per connection (behind the frame being written)
+    /// before it counts as a slow consumer and is dropped (close 4008).
+    #[arg(long, env = "HUDDLE_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    pub queue_bytes: usize,
+
     /// Seconds a disconnected member stays in the roster, awaiting resume.
     #[arg(long, env = "HUDDLE_GRACE_SECS", default_value_t = 20)]
     pub grace_secs: u64,
@@ -117,7 +125,304 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_SHUTDOWN_SECS", default_value_t = 5)]
     pub shutdown_secs: u64,
 
-    /// Log format: text or json. Filter with RUST_LOG (default info).
+    /// Log format: text or json. Filter with RUST_LOG (default info; the
+    /// WebSocket library is never logged below debug: its traces print frames).
     #[arg(long, env = "HUDDLE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// Rooms one client may create per minute (token bucket, bursts of as
+    /// many); past it POST /api/rooms answers 429 with Retry-After. 0 = no limit.
+    #[arg(long, env = "HUDDLE_CREATE_RATE_PER_MIN", default_value_t = 20)]
+    pub create_rate_per_min: u32,
+
+    /// Minutes a room nobody ever joined is kept, counted from its creation
+    /// (or its scheduled start); 0 keeps it like any idle room (24 h).
+    #[arg(long, env = "HUDDLE_UNJOINED_ROOM_TTL_MINS", default_value_t = 15.0,
+          value_parser = parse_minutes)]
+    pub unjoined_room_ttl_mins: f64,
+
+    /// Organizer key: creating a drop-in (listed in the public directory)
+    /// needs it, in the X-Huddle-Organizer-Key header; without it configured,
+    /// no drop-in can be created. Only its hash is kept. Prefer the
+    /// environment variable (a command line is visible to other local users).
+    #[arg(long, env = "HUDDLE_ORGANIZER_KEY", hide_env_values = true,
+          value_parser = SecretHash::parse)]
+    pub organizer_key: Option<SecretHash>,
+
+    /// Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    /// believed, as addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8).
+    /// Per-address limits then count the client the proxy forwarded.
+    #[arg(long = "trusted-proxy", env = "HUDDLE_TRUSTED_PROXY", value_delimiter = ',',
+          value_parser = Cidr::parse)]
+    pub trusted_proxies: Vec<Cidr>,
+
+    /// Secret that keys the stored hashes of client addresses (keep-out after
+    /// removal). Give every instance the same one; without it each process
+    /// draws its own. Only its hash is kept.
+    #[arg(long, env = "HUDDLE_IP_HASH_SECRET", hide_env_values = true,
+          value_parser = SecretHash::parse)]
+    pub ip_hash_secret: Option<SecretHash>,
+
+    /// This deployment's public origin, scheme://host[:port] (e.g.
+    /// https://huddle.example.org). WebSocket origins must match it (scheme,
+    /// host and port; the Host header is not trusted then), the CSP allows
+    /// connections to it only, and an https origin turns HSTS on. Without it:
+    /// same-origin against the Host header, over http (or X-Forwarded-Proto
+    /// from a trusted proxy).
+    #[arg(long, env = "HUDDLE_PUBLIC_ORIGIN", value_parser = Origin::parse_flag)]
+    pub public_origin: Option<Origin>,
+
+    /// Serve GET /metrics on this address only (not on --bind). Without it
+    /// and without --metrics-token, /metrics is served on --bind only when
+    /// that is a loopback address.
+    #[arg(long, env = "HUDDLE_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer TOKEN` for GET /metrics. Only its hash is kept.
+    #[arg(long, env = "HUDDLE_METRICS_TOKEN", hide_env_values = true,
+          value_parser = SecretHash::parse)]
+    pub metrics_token: Option<SecretHash>,
+}
+
+fn parse_minutes(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),
+        _ => Err("minutes: a number, 0 or more (e.g. 15 or 0.5)".into()),
+    }
+}
+
+/// A secret given in the configuration, kept only as its hash (as room keys
+/// are); `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash(String);
+
+impl SecretHash {
+    pub fn parse(s: &str) -> Result<SecretHash, String> {
+        if s.is_empty() {
+            return Err("the secret is empty".into());
+        }
+        Ok(SecretHash(crate::room::hash_secret(s)))
+    }
+
+    /// Whether a presented secret is this one (constant time).
+    pub fn matches(&self, presented: &str) -> bool {
+        crate::room::secret_matches(presented, &self.0)
+    }
+
+    /// The hash, as key material derived from the secret.
+    pub fn key(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(..)")
+    }
+}
+
+/// An address range: `10.0.0.0/8`, `fd00::/8`, or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    net: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let s = s.trim();
+        let bad = || format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        let net = addr.parse::<IpAddr>().map_err(|_| bad())?.to_canonical();
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr { net, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> u128 {
+            match ip {
+                IpAddr::V4(a) => u32::from(a) as u128,
+                IpAddr::V6(a) => u128::from(a),
+            }
+        };
+        let ip = ip.to_canonical();
+        if ip.is_ipv4() != self.net.is_ipv4() {
+            return false;
+        }
+        let width = if ip.is_ipv4() { 32 } else { 128 };
+        if self.prefix == 0 {
+            return true;
+        }
+        let shift = width - u32::from(self.prefix);
+        (bits(ip) >> shift) == (bits(self.net) >> shift)
+    }
+}
+
+/// A web origin: scheme, host and port (the port explicit, defaults filled
+/// in), compared exactly; hosts are lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// An `Origin` header value: `scheme://host[:port]`, nothing after.
+    pub fn parse(s: &str) -> Result<Origin, String> {
+        let bad = || format!("{s:?} is not an origin (scheme://host[:port])");
+        let (scheme, rest) = s.split_once("://").ok_or_else(bad)?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(bad());
+        }
+        Origin::from_host(&scheme, rest).map_err(|_| bad())
+    }
+
+    /// A `--public-origin` value: an origin, maybe with a trailing slash.
+    pub fn parse_flag(s: &str) -> Result<Origin, String> {
+        Origin::parse(s.trim().strip_suffix('/').unwrap_or(s.trim()))
+    }
+
+    /// The origin a `Host` header names, for a given scheme.
+    pub fn from_host(scheme: &str, host: &str) -> Result<Origin, String> {
+        let bad = || format!("{host:?} is not host[:port]");
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => return Err(bad()),
+        };
+        let (name, port) = if let Some(v6) = host.strip_prefix('[') {
+            let (addr, after) = v6.split_once(']').ok_or_else(bad)?;
+            addr.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
+            (format!("[{}]", addr.to_ascii_lowercase()), after)
+        } else {
+            let end = host.find(':').unwrap_or(host.len());
+            let name = &host[..end];
+            let ok = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+            if !ok {
+                return Err(bad());
+            }
+            (name.to_ascii_lowercase(), &host[end..])
+        };
+        let port = match port {
+            "" => default_port,
+            p => p
+                .strip_prefix(':')
+                .and_then(|p| p.parse::<u16>().ok())
+                .filter(|p| *p != 0)
+                .ok_or_else(bad)?,
+        };
+        Ok(Origin {
+            scheme: scheme.to_string(),
+            host: name,
+            port,
+        })
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
+    }
+
+    /// The WebSocket origin of the same server (`wss://` for `https://`).
+    pub fn websocket(&self) -> String {
+        let scheme = if self.is_https() { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.authority())
+    }
+
+    /// `host[:port]`, the port only when it is not the scheme's default.
+    fn authority(&self) -> String {
+        let default = if self.is_https() { 443 } else { 80 };
+        if self.port == default {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.authority())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let o = |s: &str| Origin::parse(s).unwrap();
+        assert_eq!(o("https://Huddle.Example"), o("https://huddle.example:443"));
+        assert_ne!(o("https://huddle.example"), o("http://huddle.example"));
+        assert_ne!(o("http://h:8080"), o("http://h:8081"));
+        assert_eq!(o("http://[::1]:8080"), o("http://[::1]:8080"));
+        for bad in [
+            "null",
+            "huddle.example",
+            "ftp://h",
+            "http://h/",
+            "http://h:0",
+            "http://h:99999",
+            "http://user@h",
+            "http://h:80.evil.example",
+            "http://",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Origin::parse_flag("https://huddle.example/").unwrap(),
+            o("https://huddle.example")
+        );
+        assert_eq!(
+            o("https://h.example:8443").websocket(),
+            "wss://h.example:8443"
+        );
+        assert_eq!(o("http://h.example:80").websocket(), "ws://h.example");
+        assert_eq!(
+            Origin::from_host("http", "127.0.0.1:8080").unwrap(),
+            o("http://127.0.0.1:8080")
+        );
+    }
+
+    #[test]
+    fn cidrs_contain_their_addresses() {
+        let c = |s: &str| Cidr::parse(s).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(c("10.0.0.0/8").contains(ip("10.200.3.4")));
+        assert!(!c("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(c("127.0.0.1").contains(ip("127.0.0.1")));
+        assert!(!c("127.0.0.1").contains(ip("127.0.0.2")));
+        assert!(
+            c("127.0.0.1").contains(ip("::ffff:127.0.0.1")),
+            "IPv4-mapped"
+        );
+        assert!(c("fd00::/8").contains(ip("fd12::1")));
+        assert!(!c("fd00::/8").contains(ip("10.0.0.1")));
+        assert!(c("0.0.0.0/0").contains(ip("8.8.8.8")));
+        for bad in ["10.0.0.0/33", "10.0.0/8", "x", "::/129", ""] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_kept_hashed() {
+        let s = SecretHash::parse("organizer-secret").unwrap();
+        assert!(s.matches("organizer-secret"));
+        assert!(!s.matches("organizer-secreT"));
+        assert!(!format!("{s:?}").contains("organizer"));
+        assert!(!s.key().contains("organizer"));
+        assert!(SecretHash::parse("").is_err());
+    }
 }

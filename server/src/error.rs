@@ -7,7 +7,7 @@
 //! Sources (Redis errors…) are kept for logs and never shown to clients.
 
 use crate::metrics::RedisOp;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use huddle_protocol::{ErrorCode, PROTOCOL_VERSION};
@@ -375,6 +375,9 @@ pub enum SessionError {
     Undecodable { code: ErrorCode, message: String },
     #[error("this connection already joined a room")]
     AlreadyJoined,
+    /// One join per connection: after being admitted or leaving, join again on a new connection.
+    #[error("this connection joined a room before; open a new connection to join again")]
+    JoinedBefore,
     #[error("no such room")]
     RoomNotFound,
     #[error("join a room first")]
@@ -390,7 +393,7 @@ impl SessionError {
             SessionError::RateLimited => ErrorCode::RateLimited,
             SessionError::TooLarge { .. } => ErrorCode::TooLarge,
             SessionError::Undecodable { code, .. } => *code,
-            SessionError::AlreadyJoined => ErrorCode::AlreadyJoined,
+            SessionError::AlreadyJoined | SessionError::JoinedBefore => ErrorCode::AlreadyJoined,
             SessionError::RoomNotFound => ErrorCode::RoomNotFound,
             SessionError::NotJoined => ErrorCode::NotJoined,
             SessionError::Broker(e) => e.code(),
@@ -413,6 +416,12 @@ pub enum HttpError {
     RoomNotFound,
     #[error("the facilitator key is required")]
     KeyRequired,
+    #[error("listing a drop-in in the public directory needs this deployment's organizer key (X-Huddle-Organizer-Key); anyone may create a group room")]
+    OrganizerKeyRequired,
+    #[error("too many rooms created from your address; try again in {retry_after_secs} s")]
+    CreateRateLimited { retry_after_secs: u64 },
+    #[error("a metrics token is required")]
+    MetricsTokenRequired,
     #[error("the session has not ended yet")]
     NotEnded,
     #[error(transparent)]
@@ -439,13 +448,15 @@ impl HttpError {
             HttpError::BadBody => Some(ErrorCode::BadMessage),
             HttpError::OnlyDropInsListed | HttpError::NotEnded => Some(ErrorCode::Invalid),
             HttpError::RoomNotFound => Some(ErrorCode::RoomNotFound),
-            HttpError::KeyRequired => Some(ErrorCode::Forbidden),
+            HttpError::KeyRequired | HttpError::OrganizerKeyRequired => Some(ErrorCode::Forbidden),
+            HttpError::CreateRateLimited { .. } => Some(ErrorCode::RateLimited),
             HttpError::CreateRoom(e) => Some(e.code()),
             HttpError::Broker(e) => Some(e.code()),
             HttpError::ShuttingDown
             | HttpError::OriginNotAllowed
             | HttpError::TooManyConnections
             | HttpError::BrokerUnavailable
+            | HttpError::MetricsTokenRequired
             | HttpError::NotFound => None,
         }
     }
@@ -454,7 +465,11 @@ impl HttpError {
         match self {
             HttpError::BadBody | HttpError::OnlyDropInsListed => StatusCode::BAD_REQUEST,
             HttpError::RoomNotFound | HttpError::NotFound => StatusCode::NOT_FOUND,
-            HttpError::KeyRequired | HttpError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            HttpError::KeyRequired
+            | HttpError::OrganizerKeyRequired
+            | HttpError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            HttpError::MetricsTokenRequired => StatusCode::UNAUTHORIZED,
+            HttpError::CreateRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             HttpError::NotEnded => StatusCode::CONFLICT,
             HttpError::CreateRoom(e) if e.code() == ErrorCode::Unavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -476,14 +491,26 @@ impl HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = self.status();
-        match self.code() {
+        let mut r = match self.code() {
             Some(code) => (
                 status,
                 Json(serde_json::json!({"code": code, "message": self.to_string()})),
             )
                 .into_response(),
             None => (status, self.to_string()).into_response(),
+        };
+        match self {
+            HttpError::CreateRateLimited { retry_after_secs } => {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            HttpError::MetricsTokenRequired => {
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
         }
+        r
     }
 }
 
@@ -513,6 +540,16 @@ mod tests {
         let title = HttpError::CreateRoom(CreateRoomError::Title);
         assert_eq!(title.status(), StatusCode::BAD_REQUEST);
         assert_eq!(HttpError::NotFound.code(), None);
+        let limited = HttpError::CreateRateLimited {
+            retry_after_secs: 7,
+        }
+        .into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "7");
+        assert_eq!(
+            HttpError::OrganizerKeyRequired.code(),
+            Some(ErrorCode::Forbidden)
+        );
         assert_eq!(TransportError::TooBig.close_code(), Some(1009));
         assert_eq!(TransportError::Gone.close_code(), None);
     }

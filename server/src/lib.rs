@@ -17,14 +17,16 @@
 //!   directory.rs        GET /api/rooms?kind=drop_in
 //!   summary.rs          GET /api/rooms/{id}/summary.md
 //!   crisis.rs           GET /api/crisis-resources
-//!   health.rs           /healthz, /readyz, /metrics
+//!   health.rs           /healthz, /readyz, /metrics (here, or on --metrics-bind)
 //!   static_files.rs     the embedded web client
+//!   client.rs           the client's address (through --trusted-proxy), the origin check
 //! session/mod.rs      one connection's reader: frame → command, rate and size limits
 //! session/writer.rs   its writer: queue → socket, coalesced writes, pings
 //! rooms/mod.rs        Rooms: this instance's rooms; implements BrokerEvents
 //!   registry.rs         room id → actor handle; create rooms, start/stop actors
 //!   actor.rs            one task per hosted room: commands, timers, batches
 //!   local.rs            this instance's sessions per room; local fan-out
+//!   queue.rs            a session's outgoing queue, bounded in frames and bytes
 //! room/               the pure room model: state, rules, events (no I/O)
 //!   mod.rs              Room::handle, a short dispatch; state.rs: Room and its types
 //!   commands/<topic>.rs one `impl Room` block per topic (chat, moderation, timers, …)
@@ -102,13 +104,24 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 fn init_tracing(format: &str) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    // Whatever RUST_LOG says: the WebSocket library's traces print whole
+    // frames (chat text, keys, tokens), so it never logs below debug.
+    let caps = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("tungstenite", LevelFilter::DEBUG)
+        .with_target("tokio_tungstenite", LevelFilter::DEBUG);
+    let registry = tracing_subscriber::registry().with(filter).with(caps);
     let set = if format == "json" {
-        b.json().try_init()
+        registry
+            .with(tracing_subscriber::fmt::layer().json())
+            .try_init()
     } else {
-        b.try_init()
+        registry.with(tracing_subscriber::fmt::layer()).try_init()
     };
     if set.is_err() {
         // A subscriber is set already (the server embedded in another
@@ -171,6 +184,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let events: Arc<dyn broker::BrokerEvents> = rooms.clone();
     broker.start(Arc::downgrade(&events), shutting_down);
     drop(events);
+    if cfg.redis_url.is_some() && cfg.ip_hash_secret.is_none() {
+        tracing::warn!(
+            "no --ip-hash-secret: each instance keys address hashes its own way, so a \
+             keep-out by address holds only on the instance that removed the member"
+        );
+    }
+    if cfg.metrics_bind.is_none() && cfg.metrics_token.is_none() && !cfg.bind.ip().is_loopback() {
+        tracing::warn!("/metrics is not served: give --metrics-bind or --metrics-token");
+    }
     let app = http::router(rooms.clone());
     let listener = listen(cfg.bind).with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let addr = listener.local_addr()?;
@@ -185,6 +207,22 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Tests and scripts read this line to learn the port.
     println!("Huddle listening on http://{addr} ({mode}) — open it in a browser");
     tracing::info!(%addr, mode, instance = %rooms.instance, "listening");
+    if let Some(maddr) = cfg.metrics_bind {
+        let ml =
+            listen(maddr).with_context(|| format!("cannot listen on {maddr} (--metrics-bind)"))?;
+        let maddr = ml.local_addr()?;
+        println!("Huddle metrics on http://{maddr}/metrics");
+        let app = http::metrics_router(rooms.clone());
+        let stop = rooms.shutting_down.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(ml, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     let shutdown = {
         let rooms = rooms.clone();
         async move {

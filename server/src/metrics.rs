@@ -113,8 +113,14 @@ pub struct Metrics {
     pub frames_out: AtomicU64,
     pub errors_sent: AtomicU64,
     pub slow_consumers_dropped: AtomicU64,
+    /// Of those, dropped for the bytes they had queued (`--queue-bytes`).
+    pub slow_consumers_over_bytes: AtomicU64,
+    /// Connections closed because a frame for them was over the largest the writer sends.
+    pub frames_too_large: AtomicU64,
     pub rate_limited: AtomicU64,
     pub connections_refused: AtomicU64,
+    /// POST /api/rooms refused by the per-client creation rate.
+    pub rooms_create_limited: AtomicU64,
     pub redis_publishes: AtomicU64,
     /// Messages from Redis dropped: unsigned or badly signed (--redis-signing-key).
     pub redis_forged: AtomicU64,
@@ -184,9 +190,21 @@ impl Metrics {
         );
         g(
             "huddle_slow_consumers_dropped_total",
-            "Connections dropped because their outgoing queue was full.",
+            "Connections dropped because their outgoing queue was full (frames or bytes).",
             "counter",
             self.slow_consumers_dropped.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_slow_consumers_over_bytes_total",
+            "Connections dropped because their queued bytes passed --queue-bytes.",
+            "counter",
+            self.slow_consumers_over_bytes.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_frames_too_large_total",
+            "Connections closed (1011) because a frame for them was over the largest the writer sends.",
+            "counter",
+            self.frames_too_large.load(Relaxed) as i64,
         );
         g(
             "huddle_rate_limited_total",
@@ -199,6 +217,12 @@ impl Metrics {
             "Upgrades refused (origin, per-address limit, shutting down).",
             "counter",
             self.connections_refused.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_rooms_create_limited_total",
+            "Room creations refused by the per-client rate (--create-rate-per-min).",
+            "counter",
+            self.rooms_create_limited.load(Relaxed) as i64,
         );
         g(
             "huddle_redis_publishes_total",

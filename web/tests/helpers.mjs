@@ -115,11 +115,11 @@ export async function newPage(browser, { viewport = { width: 1280, height: 900 }
 
 export const tid = (id) => `[data-testid="${id}"]`;
 
-/** Create a room through the HTTP API. */
-export async function createRoom(base, body) {
+/** Create a room through the HTTP API (`headers`: e.g. the organizer key for a drop-in). */
+export async function createRoom(base, body, headers = {}) {
   const r = await fetch(`${base}/api/rooms`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5000),
   });

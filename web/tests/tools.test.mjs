@@ -9,7 +9,8 @@ import {
 } from './helpers.mjs';
 
 // A short facilitator grace so the "paused" state shows up quickly.
-const suite = browserSuite({ env: { HUDDLE_FACILITATOR_GRACE_SECS: '1' } });
+const ORGANIZER_KEY = 'tools-organizer-key';
+const suite = browserSuite({ env: { HUDDLE_FACILITATOR_GRACE_SECS: '1', HUDDLE_ORGANIZER_KEY: ORGANIZER_KEY } });
 const open = (opts) => suite.open(opts);
 
 async function openTool(page, tool) {
@@ -331,14 +332,18 @@ test('session warnings near the scheduled end; extending clears them', { timeout
 
 test('drop-ins are listed on the landing page; a declined guest is told kindly', { timeout: 60000 }, async () => {
   await within(55000, 'drop-in', async () => {
-    const room = await createRoom(suite.base(), { title: 'Wellness drop-in 7pm', kind: 'drop_in', capacity: 8, waiting_room: true });
+    const room = await createRoom(suite.base(), { title: 'Wellness drop-in 7pm', kind: 'drop_in', capacity: 8, waiting_room: true },
+      { 'X-Huddle-Organizer-Key': ORGANIZER_KEY });
     const F = await open();
     const G = await open({ viewport: { width: 375, height: 700 } });
     await joinAsFacilitator(F.page, suite.base(), room.facilitator_link, 'Host');
     await G.page.goto(suite.base() + '/');
     const item = G.page.locator(tid('dropin')).filter({ hasText: 'Wellness drop-in 7pm' });
     await item.waitFor();
-    assert.match(await item.textContent(), /1 of 8 here/);
+    // Passers-by see whether there is room, not who or how many are in (issue 22 B.3).
+    assert.match(await item.textContent(), /open now/);
+    assert.match(await item.textContent(), /a facilitator admits each person/);
+    assert.doesNotMatch(await item.textContent(), /\bhere\b|\bof 8\b/);
     await item.locator(tid('dropin-join')).click();
     await G.page.locator(tid('join-room-title')).filter({ hasText: 'Wellness drop-in 7pm' }).waitFor();
     await G.page.locator(tid('join-name')).fill('Guest');

@@ -1,11 +1,14 @@
 //! `GET /api/rooms?kind=drop_in`: drop-ins open now or later today (UTC),
-//! with member count and capacity.
+//! as a passer-by sees them ([`RoomListing`]: no live counts, only whether
+//! they are full). Only drop-ins are listed, and creating one needs the
+//! organizer key (see `rooms.rs`).
 
+use super::rooms::RoomListing;
 use super::AppState;
 use crate::error::HttpError;
 use axum::extract::{Query, State};
 use axum::Json;
-use huddle_protocol::{PublicRoom, RoomKind, RoomStatus};
+use huddle_protocol::{RoomKind, RoomStatus};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -16,14 +19,15 @@ pub struct ListQuery {
 pub async fn list(
     State(st): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<PublicRoom>>, HttpError> {
+) -> Result<Json<Vec<RoomListing>>, HttpError> {
     let kind = q.kind.unwrap_or(RoomKind::DropIn);
     if kind != RoomKind::DropIn {
         return Err(HttpError::OnlyDropInsListed);
     }
     let now = crate::now_ms();
     let end_of_day = (now / 86_400_000 + 1) * 86_400_000;
-    let mut rooms: Vec<PublicRoom> = st
+    let max_members = st.rooms.cfg.max_members;
+    let mut rooms: Vec<RoomListing> = st
         .rooms
         .broker
         .list_meta()
@@ -36,7 +40,10 @@ pub async fn list(
             RoomStatus::Scheduled => p.info.starts_at.is_some_and(|s| s < end_of_day),
             RoomStatus::Closed => false,
         })
+        .map(|p| RoomListing::of(&p, max_members))
         .collect();
-    rooms.sort_by_key(|p| (p.info.starts_at.unwrap_or(0), p.info.title.clone()));
+    rooms.sort_by(|a, b| {
+        (a.starts_at.unwrap_or(0), &a.title).cmp(&(b.starts_at.unwrap_or(0), &b.title))
+    });
     Ok(Json(rooms))
 }

@@ -1,10 +1,11 @@
 //! `GET /healthz` (the process answers), `GET /readyz` (it can serve:
-//! not shutting down, broker reachable), `GET /metrics` (Prometheus text).
+//! not shutting down, broker reachable), `GET /metrics` (Prometheus text;
+//! with `--metrics-token`, for `Authorization: Bearer TOKEN` only).
 
 use super::AppState;
 use crate::error::HttpError;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
 pub async fn healthz() -> &'static str {
@@ -21,10 +22,25 @@ pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, HttpErro
     Ok("ready")
 }
 
-pub async fn metrics(State(st): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+pub async fn metrics(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    if let Some(token) = &st.rooms.cfg.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !presented.is_some_and(|p| token.matches(p.trim())) {
+            return Err(HttpError::MetricsTokenRequired);
+        }
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; version=0.0.4"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         st.rooms.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }

@@ -1,24 +1,98 @@
 //! `POST /api/rooms` (create a room: its links, the facilitator key shown
-//! once) and `GET /api/rooms/{id}` (its public info).
+//! once) and `GET /api/rooms/{id}` (what a passer-by sees of it).
+//!
+//! Creating is rate-limited per client address (`--create-rate-per-min`,
+//! 429 with `Retry-After`). A drop-in is listed in the public directory, so
+//! creating one needs the deployment's organizer key (`--organizer-key`, sent
+//! in `X-Huddle-Organizer-Key`; an account role will replace it): without it
+//! the request is refused (403), and anyone may still create group rooms,
+//! which are never listed.
 
+use super::client::{client_ip, limit_key};
 use super::AppState;
 use crate::error::HttpError;
+use crate::metrics::Metrics;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use huddle_protocol::{CreateRoom, PublicRoom, RoomCreated};
+use governor::clock::{Clock, DefaultClock};
+use huddle_protocol::{CreateRoom, Millis, PublicRoom, RoomCreated, RoomKind, RoomStatus};
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// The header that carries the organizer key.
+pub const ORGANIZER_KEY_HEADER: &str = "x-huddle-organizer-key";
+
+/// What a passer-by sees of a room (`GET /api/rooms/{id}`, the directory):
+/// enough to decide whether and when to join. Pinned and welcome texts, live
+/// counts and the room's settings are for its members (in the welcome).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoomListing {
+    pub id: String,
+    pub title: String,
+    pub kind: RoomKind,
+    pub status: RoomStatus,
+    pub starts_at: Option<Millis>,
+    pub ends_at: Option<Millis>,
+    /// Whether a facilitator admits each person (they wait first).
+    pub waiting_room: bool,
+    /// No seat left now.
+    pub full: bool,
+}
+
+impl RoomListing {
+    pub fn of(p: &PublicRoom, max_members: u32) -> RoomListing {
+        let seats = p.info.capacity.unwrap_or(max_members).min(max_members);
+        RoomListing {
+            id: p.info.id.clone(),
+            title: p.info.title.clone(),
+            kind: p.info.kind,
+            status: p.info.status,
+            starts_at: p.info.starts_at,
+            ends_at: p.info.ends_at,
+            waiting_room: p.info.waiting_room,
+            full: p.member_count >= seats,
+        }
+    }
+}
 
 pub async fn create(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<CreateRoom>, JsonRejection>,
 ) -> Result<Response, HttpError> {
+    if let Some(limit) = &st.create_limit {
+        let key = limit_key(client_ip(&st.rooms.cfg, peer.ip(), &headers));
+        limit.sweep();
+        if let Err(not_until) = limit.buckets.check_key(&key) {
+            Metrics::inc(&st.rooms.metrics.rooms_create_limited);
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Err(HttpError::CreateRateLimited {
+                retry_after_secs: retry_after_secs.max(1),
+            });
+        }
+    }
     let Ok(Json(spec)) = body else {
         return Err(HttpError::BadBody);
     };
+    if spec.kind == RoomKind::DropIn {
+        let presented = headers
+            .get(ORGANIZER_KEY_HEADER)
+            .and_then(|k| k.to_str().ok());
+        let ok = match (&st.rooms.cfg.organizer_key, presented) {
+            (Some(key), Some(p)) => key.matches(p),
+            _ => false,
+        };
+        if !ok {
+            return Err(HttpError::OrganizerKeyRequired);
+        }
+    }
     let (room_id, key) = st.rooms.create_room(&spec).await?;
-    tracing::info!(room = %room_id, kind = ?spec.kind, "room created");
+    tracing::debug!(room = %room_id, kind = ?spec.kind, "room created");
     Ok((
         StatusCode::CREATED,
         Json(RoomCreated {
@@ -34,12 +108,15 @@ pub async fn create(
 pub async fn info(
     State(st): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<PublicRoom>, HttpError> {
+) -> Result<Json<RoomListing>, HttpError> {
     let meta = st
         .rooms
         .broker
         .meta(&id)
         .await?
         .ok_or(HttpError::RoomNotFound)?;
-    Ok(Json(meta.public))
+    Ok(Json(RoomListing::of(
+        &meta.public,
+        st.rooms.cfg.max_members,
+    )))
 }

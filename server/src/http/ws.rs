@@ -1,33 +1,21 @@
 //! `GET /ws`: the WebSocket upgrade. Refused while shutting down, from a
-//! foreign origin, or past the per-address connection limit; the transport
+//! foreign origin, or past the per-address connection limit (the address of
+//! the client, through trusted proxies: see [`super::client`]); the transport
 //! limits are set here, the session does the rest ([`crate::session::run`]).
 
+use super::client;
 use super::AppState;
-use crate::config::Config;
 use crate::error::HttpError;
 use crate::metrics::Metrics;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use dashmap::DashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// Same-origin by default: the Origin's host must be the Host header, or in the allow-list.
-fn origin_allowed(cfg: &Config, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true; // not a browser: nothing to protect against here
-    };
-    if cfg.allowed_origins.iter().any(|a| a == origin || a == "*") {
-        return true;
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split("://").nth(1).unwrap_or("");
-    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
-}
+/// Bytes buffered before the WebSocket layer writes to the socket.
+const WRITE_BUFFER: usize = 2 * 1024;
 
 /// One of an address's connections; gives its place back when dropped.
 struct IpSlot {
@@ -55,14 +43,15 @@ pub async fn upgrade(
         Metrics::inc(&rooms.metrics.connections_refused);
         return Err(HttpError::ShuttingDown);
     }
-    if !origin_allowed(&rooms.cfg, &headers) {
+    if !client::origin_allowed(&rooms.cfg, addr.ip(), &headers) {
         Metrics::inc(&rooms.metrics.connections_refused);
         return Err(HttpError::OriginNotAllowed);
     }
-    let ip = addr.ip();
+    let ip = client::client_ip(&rooms.cfg, addr.ip(), &headers);
+    let key = client::limit_key(ip);
     let limit = rooms.cfg.max_conns_per_ip;
     {
-        let mut n = st.per_ip.entry(ip).or_insert(0);
+        let mut n = st.per_ip.entry(key).or_insert(0);
         if limit > 0 && *n >= limit {
             Metrics::inc(&rooms.metrics.connections_refused);
             return Err(HttpError::TooManyConnections);
@@ -71,7 +60,7 @@ pub async fn upgrade(
     }
     let slot = IpSlot {
         per_ip: st.per_ip.clone(),
-        ip,
+        ip: key,
     };
     let max = rooms.cfg.max_frame_bytes;
     Ok(upgrade
@@ -80,8 +69,13 @@ pub async fn upgrade(
         .read_buffer_size(1024)
         // Frames queued together are written in one go (one syscall per
         // flush, not per frame); the buffer only grows under load.
-        .write_buffer_size(2 * 1024)
-        .max_write_buffer_size(1024 * 1024)
+        .write_buffer_size(WRITE_BUFFER)
+        // The writer waits for the socket before it adds a frame to a full
+        // buffer, so the buffer holds at most WRITE_BUFFER and one frame; the
+        // ceiling must let the largest frame the server sends through (a
+        // welcome can be several MiB), or that frame could never be written.
+        // The writer closes the connection itself on a larger one.
+        .max_write_buffer_size(WRITE_BUFFER + rooms.max_out_frame() + 64 * 1024)
         // Transport ceiling: messages over 4× the protocol limit close the connection (1009);
         // smaller oversize frames get a `too_large` error and the connection goes on.
         // A single frame may be read whole up to 8× so the 1009 close reaches the

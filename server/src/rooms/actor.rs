@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// Joins applied at most between two flushes (each may build a welcome).
+const JOINS_PER_FLUSH: usize = 8;
+
 /// Serialize a model's output once per frame: the batch every receiver shares.
 pub fn serialize(out: Vec<Out>) -> Vec<Delivery> {
     out.into_iter()
@@ -119,6 +122,11 @@ pub async fn run_actor(
     let mut last_meta = RoomMeta::of(&room);
     rooms.broker.store_meta(&id, &last_meta).await;
     let mut idle_since = tokio::time::Instant::now();
+    // A room nobody ever joined goes after --unjoined-room-ttl-mins, counted
+    // from now (its creation, or its arrival here) or its scheduled start.
+    let unjoined_ttl_ms = (rooms.cfg.unjoined_room_ttl_mins * 60_000.0) as u64;
+    let unjoined_from = now_ms().max(room.info().starts_at.unwrap_or(0));
+    let mut ever_joined = room.seq() > 0 || room.member_count() > 0;
     let mut presence = tokio::time::interval(Duration::from_secs(2));
     presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -132,13 +140,17 @@ pub async fn run_actor(
                 let Some(cmd) = cmd else { return ActorEnd::Released };
                 let now = now_ms();
                 let mut release = matches!(cmd, RoomCmd::Release);
+                let mut joins = matches!(cmd, RoomCmd::Join { .. }) as usize;
                 let mut refused = apply(&mut room, cmd, now) as u64;
-                // Drain what is already queued: one flush (one publish) per burst.
+                // Drain what is already queued: one flush (one publish) per
+                // burst. A join's welcome is the room's whole snapshot: a few
+                // per flush, so a join storm never holds hundreds of them at once.
                 let mut n = 0;
-                while n < 256 && !release {
+                while n < 256 && !release && joins < JOINS_PER_FLUSH {
                     match rx.try_recv() {
                         Ok(cmd) => {
                             release = matches!(cmd, RoomCmd::Release);
+                            joins += matches!(cmd, RoomCmd::Join { .. }) as usize;
                             refused += apply(&mut room, cmd, now) as u64;
                         }
                         Err(_) => break,
@@ -146,6 +158,7 @@ pub async fn run_actor(
                     n += 1;
                 }
                 rooms.metrics.errors_sent.fetch_add(refused, Relaxed);
+                ever_joined = ever_joined || room.member_count() > 0;
                 if release {
                     // Stop taking commands from other instances, then apply those
                     // already here: nothing sent to the room is lost in the handover.
@@ -170,8 +183,15 @@ pub async fn run_actor(
                     apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
                 }
                 if !rooms.broker.maintain(&room).await {
-                    tracing::warn!(room = %id, "lost room ownership; stopping actor");
+                    tracing::warn!(room = %super::log_tag(&id), "lost room ownership; stopping actor");
                     return ActorEnd::Released;
+                }
+                if !ever_joined
+                    && unjoined_ttl_ms > 0
+                    && now_ms() > unjoined_from.saturating_add(unjoined_ttl_ms)
+                {
+                    tracing::debug!(room = %id, "nobody ever joined; dropping the room");
+                    return ActorEnd::Expired;
                 }
                 let closed = room.info().status == RoomStatus::Closed;
                 if room.member_count() > 0 && !closed {
@@ -179,7 +199,7 @@ pub async fn run_actor(
                 }
                 let limit = if closed { retention } else { Duration::from_secs(24 * 3600).max(retention) };
                 if idle_since.elapsed() > limit {
-                    tracing::info!(room = %id, "room retention over; dropping it");
+                    tracing::debug!(room = %id, "room retention over; dropping it");
                     return ActorEnd::Expired;
                 }
             }
@@ -203,11 +223,21 @@ pub async fn run_actor(
                             room.one_on_one_opened(&request_id, &facilitator, &rid, &key, now_ms())
                         }
                         Err(e) => {
-                            tracing::warn!(room = %id, code = ?e.code(), "could not open a one-on-one room: {e}")
+                            tracing::warn!(room = %super::log_tag(&id), code = ?e.code(), "could not open a one-on-one room: {e}")
                         }
                     }
                 }
             }
+        }
+        // Metadata first, then the frames: whoever hears of a change (the
+        // end of the session...) and asks over HTTP finds it stored already.
+        let meta = RoomMeta::of(&room);
+        if meta.public != last_meta.public
+            || meta.summary != last_meta.summary
+            || meta.key_hash != last_meta.key_hash
+        {
+            rooms.broker.store_meta(&id, &meta).await;
+            last_meta = meta;
         }
         let out = room.take_output();
         // A deleted message is scrubbed from the model's history: the broker's
@@ -232,14 +262,6 @@ pub async fn run_actor(
         let emptied = room.drop_history_if_empty();
         if scrubbed || emptied {
             rooms.broker.history_rewritten(&room).await;
-        }
-        let meta = RoomMeta::of(&room);
-        if meta.public != last_meta.public
-            || meta.summary != last_meta.summary
-            || meta.key_hash != last_meta.key_hash
-        {
-            rooms.broker.store_meta(&id, &meta).await;
-            last_meta = meta;
         }
     }
 }

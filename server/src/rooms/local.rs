@@ -1,18 +1,17 @@
 //! This instance's sessions, per room and in all, and the fan-out of a
 //! room's batches to them: each frame was serialized once, and every receiver
 //! gets a clone of the same shared bytes (a reference count, no copy) in its
-//! bounded queue. A full queue never slows the room: that session is dropped.
+//! bounded queue ([`OutQueue`]). A full queue never slows the room: that
+//! session is dropped.
 
+use super::queue::{OutQueue, Refused};
 use super::Rooms;
 use crate::broker::{Delivery, FrameText};
-use crate::metrics::Metrics;
 use crate::room::{Audience, ConnId, Control};
 use dashmap::DashMap;
 use huddle_protocol::ServerMsg;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 /// What a session's writer sends (see `session/writer.rs`).
 #[derive(Debug)]
@@ -24,8 +23,7 @@ pub enum Outgoing {
 struct LocalSession {
     conn: ConnId,
     member: Option<String>,
-    tx: mpsc::Sender<Outgoing>,
-    kill: CancellationToken,
+    queue: Arc<OutQueue>,
     /// Shared with the session: set once the room admitted this connection.
     bound: Arc<AtomicBool>,
 }
@@ -50,7 +48,7 @@ impl LocalRoom {
 pub struct LocalSessions {
     rooms: DashMap<String, Arc<LocalRoom>>,
     /// Every live connection on this instance (for shutdown notices).
-    conns: DashMap<ConnId, (mpsc::Sender<Outgoing>, CancellationToken)>,
+    conns: DashMap<ConnId, Arc<OutQueue>>,
     watch_lock: tokio::sync::Mutex<()>,
 }
 
@@ -60,13 +58,8 @@ impl Rooms {
         self.local.rooms.iter().map(|e| e.key().clone()).collect()
     }
 
-    pub fn register_conn(
-        &self,
-        conn: &ConnId,
-        tx: mpsc::Sender<Outgoing>,
-        kill: CancellationToken,
-    ) {
-        self.local.conns.insert(conn.clone(), (tx, kill));
+    pub fn register_conn(&self, conn: &ConnId, queue: Arc<OutQueue>) {
+        self.local.conns.insert(conn.clone(), queue);
     }
 
     pub fn unregister_conn(&self, conn: &ConnId) {
@@ -83,9 +76,9 @@ impl Rooms {
             }
         };
         for c in self.local.conns.iter() {
-            // A full or closed queue: that session is too slow or gone; it
-            // misses a notice it could not act on anyway.
-            if c.value().0.try_send(Outgoing::Text(text.clone())).is_err() {
+            // A full or closed queue: that session is too slow (and now
+            // dropped) or gone; it misses a notice it could not act on anyway.
+            if c.value().push(Outgoing::Text(text.clone())).is_err() {
                 tracing::debug!("notice not queued to a connection (queue full or closed)");
             }
         }
@@ -95,10 +88,9 @@ impl Rooms {
     pub fn close_all_local(&self, code: u16, reason: &str) {
         for c in self.local.conns.iter() {
             let close = Outgoing::Close(code, reason.to_string());
-            if c.value().0.try_send(close).is_err() {
-                // Full: the session is stuck and its socket is dropped at exit;
-                // closed: it is ending already.
-                tracing::debug!("close not queued to a connection (queue full or closed)");
+            if c.value().push(close).is_err() {
+                // Dropped as a slow consumer, or ending already.
+                tracing::debug!("close not queued to a connection (dropped or closed)");
             }
         }
     }
@@ -113,8 +105,7 @@ impl Rooms {
         &self,
         room_id: &str,
         conn: &ConnId,
-        tx: mpsc::Sender<Outgoing>,
-        kill: CancellationToken,
+        queue: Arc<OutQueue>,
         bound: Arc<AtomicBool>,
     ) {
         let local = {
@@ -123,8 +114,7 @@ impl Rooms {
             s.push(LocalSession {
                 conn: conn.clone(),
                 member: None,
-                tx,
-                kill,
+                queue,
                 bound,
             });
             local.clone()
@@ -176,13 +166,12 @@ impl Rooms {
                 Delivery::Control(Control::Close { conn, code, reason }) => {
                     if let Some(s) = sessions.iter_mut().find(|s| &s.conn == conn) {
                         s.member = None;
-                        if s.tx
-                            .try_send(Outgoing::Close(*code, reason.clone()))
+                        if s.queue
+                            .push(Outgoing::Close(*code, reason.clone()))
                             .is_err()
                         {
-                            // Full: a slow consumer (the next frame that finds
-                            // its queue full drops it); closed: already gone.
-                            tracing::debug!(room = %room_id, "close not queued (queue full or closed)");
+                            // Dropped as a slow consumer, or already gone.
+                            tracing::debug!(room = %room_id, "close not queued (dropped or closed)");
                         }
                     }
                 }
@@ -196,16 +185,11 @@ impl Rooms {
                             continue;
                         }
                         // A clone of the shared frame: a reference count, no copy.
-                        match s.tx.try_send(Outgoing::Text(text.clone())) {
+                        // A slow consumer never slows the room: the queue drops
+                        // it (and counts it); it can resume.
+                        match s.queue.push(Outgoing::Text(text.clone())) {
                             Ok(()) => out += 1,
-                            Err(mpsc::error::TrySendError::Full(_)) => {
-                                // A slow consumer never slows the room: drop it; it can resume.
-                                if !s.kill.is_cancelled() {
-                                    Metrics::inc(&self.metrics.slow_consumers_dropped);
-                                    s.kill.cancel();
-                                }
-                            }
-                            Err(mpsc::error::TrySendError::Closed(_)) => {}
+                            Err(Refused::SlowConsumer | Refused::Closed) => {}
                         }
                     }
                 }

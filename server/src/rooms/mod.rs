@@ -1,6 +1,7 @@
 //! The rooms of this instance: the registry of room actors
 //! ([`registry`]), the actor loop that owns each room's model ([`actor`]), and
-//! this instance's sessions per room with their fan-out ([`local`]).
+//! this instance's sessions per room with their fan-out ([`local`]) into
+//! each session's bounded queue ([`queue`]).
 //!
 //! Commands flow session → [`Rooms::submit`] → [`Broker::submit`] → the room's
 //! actor (here or on another instance). The actor applies them to the pure
@@ -13,9 +14,11 @@
 
 pub mod actor;
 pub mod local;
+pub mod queue;
 pub mod registry;
 
 pub use local::Outgoing;
+pub use queue::{OutQueue, QueueLimits};
 
 use crate::broker::{Broker, BrokerEvents, Delivery, RoomCmd, Undelivered};
 use crate::config::Config;
@@ -26,6 +29,7 @@ use async_trait::async_trait;
 use huddle_protocol::{CrisisResource, ServerMsg};
 use local::LocalSessions;
 use registry::Registry;
+use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +47,8 @@ pub struct Rooms {
     local: LocalSessions,
     /// Ourselves, for the tasks we spawn (actors).
     me: Weak<Rooms>,
+    /// Keys the hashes of client addresses (`--ip-hash-secret`, or drawn at start).
+    addr_key: String,
 }
 
 impl Rooms {
@@ -54,7 +60,12 @@ impl Rooms {
         metrics: Arc<Metrics>,
         shutting_down: CancellationToken,
     ) -> Arc<Rooms> {
+        let addr_key = match &cfg.ip_hash_secret {
+            Some(secret) => secret.key().to_string(),
+            None => crate::room::new_secret(),
+        };
         Arc::new_cyclic(|me| Rooms {
+            addr_key,
             cfg,
             instance,
             metrics,
@@ -78,9 +89,64 @@ impl Rooms {
         }
     }
 
+    /// A client address as rooms keep it (for keep-out after removal): a
+    /// hash keyed with this deployment's secret, so the stored value cannot be
+    /// matched against the addresses of the Internet. None for loopback
+    /// (local development and tests share one address).
+    pub fn addr_hash(&self, ip: IpAddr) -> Option<String> {
+        keyed_addr_hash(&self.addr_key, ip)
+    }
+
+    /// The largest frame the server sends, with room to spare: a welcome
+    /// carries at worst the recent messages (each up to `--max-text`
+    /// characters, 6 bytes each once JSON-escaped), the roster and the
+    /// waiting list (`--max-members` names of `--max-name` characters), the
+    /// pinned and welcome texts, and the room's tools. At least 16 MiB (the
+    /// defaults need about 8 MiB). Each connection's writer accepts frames up
+    /// to this size; a larger one closes that connection (1011), never the room.
+    pub fn max_out_frame(&self) -> usize {
+        let l = self.limits();
+        let text = l.max_text.saturating_mul(6);
+        let name = l.max_name.saturating_mul(6).saturating_add(512);
+        let members = (l.max_members as usize).saturating_mul(name);
+        l.recent_messages
+            .saturating_mul(text.saturating_add(1024))
+            .saturating_add(members.saturating_mul(2))
+            .saturating_add(text.saturating_mul(2))
+            .saturating_add(1 << 20)
+            .max(16 << 20)
+    }
+
+    /// The bounds of each connection's outgoing queue.
+    pub fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            frames: self.cfg.queue.max(8),
+            bytes: self.cfg.queue_bytes,
+        }
+    }
+
     /// Deliver a command to the room's actor, wherever it runs.
     pub async fn submit(&self, room_id: &str, cmd: RoomCmd) -> Result<(), BrokerError> {
         self.broker.submit(room_id, cmd).await
+    }
+}
+
+/// How a room appears in logs at info level and above: room ids are
+/// capabilities (whoever knows one can join), so logs show a short tag of it
+/// instead (the same for every line about that room; not reversible). Full ids
+/// appear at debug only.
+pub fn log_tag(room_id: &str) -> String {
+    let h = crate::room::hash_secret(&format!("room-log-tag:{room_id}"));
+    h[..12.min(h.len())].to_string()
+}
+
+/// See [`Rooms::addr_hash`].
+fn keyed_addr_hash(key: &str, ip: IpAddr) -> Option<String> {
+    let ip = ip.to_canonical();
+    if ip.is_loopback() {
+        None
+    } else {
+        Some(crate::room::hash_secret(&format!("addr:{key}:{ip}")))
     }
 }
 
@@ -110,7 +176,9 @@ impl BrokerEvents for Rooms {
                 me.spawn_actor(room);
             }
             // Only while the whole server is being dropped: nothing to host for.
-            None => tracing::warn!(room = %room.info().id, "rooms layer gone; room not hosted"),
+            None => {
+                tracing::warn!(room = %log_tag(&room.info().id), "rooms layer gone; room not hosted")
+            }
         }
     }
 
@@ -123,5 +191,26 @@ impl BrokerEvents for Rooms {
             code: code.into(),
             message: message.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_hashes_are_keyed_per_deployment() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let a = keyed_addr_hash("key-a", ip).unwrap();
+        assert_eq!(keyed_addr_hash("key-a", ip).as_ref(), Some(&a));
+        assert_ne!(keyed_addr_hash("key-b", ip).unwrap(), a);
+        // Not the plain hash anyone can compute for every IPv4 address.
+        assert_ne!(a, crate::room::hash_secret("addr:203.0.113.7"));
+        assert_eq!(
+            keyed_addr_hash("key-a", "::ffff:203.0.113.7".parse().unwrap()).unwrap(),
+            a
+        );
+        assert_eq!(keyed_addr_hash("key-a", "127.0.0.1".parse().unwrap()), None);
+        assert_eq!(keyed_addr_hash("key-a", "::1".parse().unwrap()), None);
     }
 }

@@ -1,6 +1,12 @@
 //! One WebSocket connection: a reader (here) that checks and routes client
-//! frames, and a writer ([`writer`]) that drains a bounded queue. Nothing a
-//! client sends can panic the server; message bodies are never logged.
+//! frames, and a writer ([`writer`]) that drains a queue bounded in frames and
+//! bytes ([`OutQueue`]). Nothing a client sends can panic the server; message
+//! bodies are never logged.
+//!
+//! A connection joins a room once: after it was admitted, or after it sent
+//! `leave`, another `join` is refused (`already_joined`); the client opens a
+//! new connection. (Each join costs a welcome, the room's whole snapshot.) A
+//! refused join may still be corrected and sent again.
 //!
 //! This layer alone knows the WebSocket library's types: the rooms layer
 //! hands it [`Outgoing`] items, and the writer turns them into frames.
@@ -11,7 +17,7 @@ use crate::broker::{FrameText, RoomCmd};
 use crate::error::{SessionError, TransportError};
 use crate::metrics::Metrics;
 use crate::room::ConnId;
-use crate::rooms::{Outgoing, Rooms};
+use crate::rooms::{OutQueue, Outgoing, Rooms};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use governor::{Quota, RateLimiter};
@@ -21,7 +27,6 @@ use std::num::NonZeroU32;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use writer::PING_EVERY;
 
@@ -78,16 +83,6 @@ fn error_frame(e: &SessionError, refused: Option<&str>) -> Outgoing {
     ))
 }
 
-/// A hashed client address for keep-out after removal; none for loopback
-/// (local development and tests share one address).
-pub fn addr_hash(ip: IpAddr) -> Option<String> {
-    if ip.is_loopback() {
-        None
-    } else {
-        Some(crate::room::hash_secret(&format!("addr:{ip}")))
-    }
-}
-
 /// Valid room ids are short and plain; anything else cannot name a room.
 fn plausible_room_id(id: &str) -> bool {
     !id.is_empty()
@@ -100,15 +95,22 @@ fn plausible_room_id(id: &str) -> bool {
 pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
     let conn = uuid::Uuid::new_v4().simple().to_string();
     let (sink, mut stream) = socket.split();
-    let (tx, rx) = mpsc::channel::<Outgoing>(rooms.cfg.queue.max(8));
-    // `kill`: the rooms layer found our queue full (slow consumer). `done`: the writer ended.
+    // `kill`: our queue went past its bounds (slow consumer). `done`: the writer ended.
     let kill = CancellationToken::new();
     let done = CancellationToken::new();
-    rooms.register_conn(&conn, tx.clone(), kill.clone());
+    let out = OutQueue::new(rooms.queue_limits(), kill.clone(), rooms.metrics.clone());
+    rooms.register_conn(&conn, out.clone());
     rooms.metrics.connections.fetch_add(1, Relaxed);
     Metrics::inc(&rooms.metrics.connections_total);
 
-    let mut writer = writer::spawn(sink, rx, kill.clone(), done.clone());
+    let mut writer = writer::spawn(
+        sink,
+        out.clone(),
+        kill.clone(),
+        done.clone(),
+        rooms.max_out_frame(),
+        rooms.metrics.clone(),
+    );
 
     let rate = NonZeroU32::new(rooms.cfg.rate_per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(rooms.cfg.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -118,12 +120,15 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
     // Set by the rooms layer when the room admits this connection: until then a
     // refused join (bad name, wrong key...) may be corrected and sent again.
     let bound = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    // Our own queue: full means this client does not read (the rooms layer
-    // drops it as a slow consumer), closed means the writer ended; either way
-    // there is no one to tell.
+    // Set once the client sent `leave` in a room: this connection is done
+    // joining (even if the room let it go before admitting it).
+    let mut left = false;
+    // Our own queue: full means this client does not read (the queue drops
+    // it as a slow consumer), closed means the writer ended; either way there
+    // is no one to tell.
     let queue = |o: Outgoing| {
-        if tx.try_send(o).is_err() {
-            tracing::debug!("frame not queued to our own connection (full or closed)");
+        if out.push(o).is_err() {
+            tracing::debug!("frame not queued to our own connection (dropped or closed)");
         }
     };
     let send = |e: SessionError, refused: Option<&str>| {
@@ -188,8 +193,14 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                 facilitator_key,
                 resume,
             } => {
-                if room.is_some() && bound.load(Relaxed) {
-                    send(SessionError::AlreadyJoined, Some("join"));
+                if bound.load(Relaxed) || left {
+                    // Admitted once already, or left: one join per connection.
+                    let e = if room.is_some() {
+                        SessionError::AlreadyJoined
+                    } else {
+                        SessionError::JoinedBefore
+                    };
+                    send(e, Some("join"));
                     continue;
                 }
                 if !plausible_room_id(&room_id) {
@@ -214,19 +225,19 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                     Some(r) => {
                         leave(&rooms, &r, &conn).await;
                         rooms
-                            .attach(&room_id, &conn, tx.clone(), kill.clone(), bound.clone())
+                            .attach(&room_id, &conn, out.clone(), bound.clone())
                             .await;
                     }
                     None => {
                         rooms
-                            .attach(&room_id, &conn, tx.clone(), kill.clone(), bound.clone())
+                            .attach(&room_id, &conn, out.clone(), bound.clone())
                             .await;
                     }
                 }
                 let cmd = RoomCmd::Join {
                     conn: conn.clone(),
                     instance: rooms.instance.clone(),
-                    addr_hash: addr_hash(ip),
+                    addr_hash: rooms.addr_hash(ip),
                     v,
                     name,
                     facilitator_key,
@@ -257,6 +268,7 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                 if leaving {
                     rooms.detach(room_id, &conn).await;
                     room = None;
+                    left = true;
                 }
             }
         }
@@ -268,18 +280,16 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
     rooms.unregister_conn(&conn);
     let linger = match end {
         End::Close(code, reason, linger) => {
-            // Behind what is already queued (the errors that led here), never long.
-            let close = Outgoing::Close(code, reason);
-            let queued = tokio::time::timeout(Duration::from_secs(1), tx.send(close)).await;
-            if !matches!(queued, Ok(Ok(()))) {
-                tracing::debug!("close not queued (the writer is stuck or gone)");
+            // Behind what is already queued (the errors that led here).
+            if out.push(Outgoing::Close(code, reason)).is_err() {
+                tracing::debug!("close not queued (dropped, or the writer is gone)");
             }
             linger
         }
         End::WriterDone => true,
         End::Gone | End::Killed => false,
     };
-    drop(tx);
+    out.close();
     // Let the writer flush a final close frame, but never wait long: a writer
     // stuck on a client that does not read is dropped with its socket.
     if tokio::time::timeout(Duration::from_secs(2), &mut writer)

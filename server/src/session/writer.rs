@@ -1,6 +1,11 @@
-//! A session's writer: drains the connection's bounded queue into the
-//! socket, writing everything already queued with one flush, pings the
-//! client, and says goodbye to slow consumers.
+//! A session's writer: drains the connection's bounded queue
+//! ([`OutQueue`]) into the socket, writing everything already queued with
+//! one flush, pings the client, and says goodbye to slow consumers.
+//!
+//! A frame over the largest the server sends
+//! ([`Rooms::max_out_frame`](crate::rooms::Rooms::max_out_frame), which the
+//! WebSocket write buffer is sized for) closes this connection with 1011;
+//! it can never wedge the room or anyone else's connection.
 //!
 //! This is where a room's shared frame ([`FrameText`]) becomes the WebSocket
 //! library's text type: `Utf8Bytes::try_from(Bytes)` keeps the very same
@@ -8,12 +13,13 @@
 //! pass over a frame that is already in cache).
 
 use crate::broker::FrameText;
-use crate::rooms::Outgoing;
+use crate::metrics::Metrics;
+use crate::rooms::{OutQueue, Outgoing};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -42,12 +48,15 @@ async fn close(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: Utf8
 }
 
 /// Run the writer until the queue closes, the socket fails or `kill` (slow
-/// consumer) fires; `done` is cancelled when it ends.
+/// consumer) fires; `done` is cancelled when it ends. Frames over `max_frame`
+/// bytes close the connection (1011).
 pub fn spawn(
     mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outgoing>,
+    queue: Arc<OutQueue>,
     kill: CancellationToken,
     done: CancellationToken,
+    max_frame: usize,
+    metrics: Arc<Metrics>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ping = tokio::time::interval(PING_EVERY);
@@ -64,11 +73,18 @@ pub fn spawn(
                     close(&mut sink, 4008, reason).await;
                     break;
                 }
-                m = rx.recv() => {
+                m = queue.pop() => {
                     let mut next = m;
                     // Feed everything already queued, then flush once.
                     loop {
                         match next {
+                            Some(Outgoing::Text(t)) if t.len() > max_frame => {
+                                Metrics::inc(&metrics.frames_too_large);
+                                tracing::warn!(bytes = t.len(), max = max_frame, "a frame is over the largest the writer sends; closing that connection");
+                                let reason = Utf8Bytes::from_static("a frame was too large to send; reconnect");
+                                close(&mut sink, 1011, reason).await;
+                                break 'outer;
+                            }
                             Some(Outgoing::Text(t)) => {
                                 if let Some(t) = text(t) {
                                     if sink.feed(Message::Text(t)).await.is_err() { break 'outer; }
@@ -80,9 +96,9 @@ pub fn spawn(
                             }
                             None => break 'outer,
                         }
-                        match rx.try_recv() {
-                            Ok(m) => next = Some(m),
-                            Err(_) => break,
+                        match queue.try_pop() {
+                            Some(m) => next = Some(m),
+                            None => break,
                         }
                     }
                     if sink.flush().await.is_err() { break; }
@@ -92,6 +108,8 @@ pub fn spawn(
                 }
             }
         }
+        // Nobody writes this connection any more: refuse new frames, free the queued ones.
+        queue.close_and_clear();
         done.cancel();
     })
 }

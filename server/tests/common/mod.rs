@@ -62,12 +62,17 @@ impl Server {
     }
 
     fn spawn(args: &[String]) -> Server {
+        Server::spawn_env(args, &[])
+    }
+
+    fn spawn_env(args: &[String], envs: &[(String, String)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_huddle"))
             .arg("--bind")
             .arg("127.0.0.1:0")
             .args(args)
             // Only the listening line on stdout matters; keep logs quiet.
             .env("RUST_LOG", "warn")
+            .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("HUDDLE_REDIS_URL")
             .env_remove("HUDDLE_BIND")
             .stdin(Stdio::null())
@@ -1215,5 +1220,72 @@ impl Drop for RedisTls {
             let _ = c.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Transport and HTTP security (security_transport.rs)
+// ---------------------------------------------------------------------------
+
+impl Server {
+    /// Start with extra flags and environment variables (e.g. `RUST_LOG`).
+    pub async fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let envs: Vec<(String, String)> = envs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        tokio::task::spawn_blocking(move || Server::spawn_env(&args, &envs))
+            .await
+            .expect("spawning the server")
+    }
+
+    /// `POST /api/rooms` with extra headers; the raw response.
+    pub async fn post_room(&self, spec: &CreateRoom, headers: &[(&str, &str)]) -> HttpResponse {
+        let body = serde_json::to_string(spec).unwrap();
+        let mut h = vec![("Content-Type", "application/json")];
+        h.extend_from_slice(headers);
+        self.http("POST", "/api/rooms", &h, Some(&body)).await
+    }
+}
+
+impl Client {
+    /// Connect with extra request headers (Origin, X-Forwarded-For...).
+    pub async fn connect_headers(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let mut req = url.into_client_request()?;
+        for (k, v) in headers {
+            let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes())
+                .expect("header name");
+            req.headers_mut()
+                .append(name, HeaderValue::from_str(v).expect("header value"));
+        }
+        let (ws, _) = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(req))
+            .await
+            .map_err(|_| {
+                tokio_tungstenite::tungstenite::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connect timed out",
+                ))
+            })??;
+        Ok(Client {
+            ws,
+            name: String::new(),
+            last_seq: 0,
+            epoch: String::new(),
+            me: None,
+            seen: Vec::new(),
+        })
+    }
+}
+
+/// The HTTP status of a refused WebSocket upgrade (`None`: it was accepted).
+pub fn upgrade_status(r: &Result<Client, tokio_tungstenite::tungstenite::Error>) -> Option<u16> {
+    match r {
+        Ok(_) => None,
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Some(resp.status().as_u16()),
+        Err(e) => panic!("upgrade failed oddly: {e}"),
     }
 }
