@@ -33,9 +33,10 @@ async fn redis_errors(s: &Server) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// A warning line about a failed Redis operation `op` in `room`.
+/// A warning line about a failed Redis operation `op` in `room` (logs name a
+/// room by its tag, never its id: issue 22 G).
 fn failure_logged(logs: &str, room: &str, op: &str) -> bool {
-    let room = format!("room={room} ");
+    let room = format!("room={} ", huddle_server::room::log_tag(room));
     let op = format!("op={op} ");
     logs.lines().any(|l| {
         l.contains("WARN")
@@ -108,6 +109,10 @@ async fn redis_failures_are_counted_and_logged_with_room_and_op() {
                 assert!(
                     !logs.contains("huddle:room:"),
                     "a Redis key was logged:\n{logs}"
+                );
+                assert!(
+                    !logs.contains(&id),
+                    "a room id was logged (logs show its tag):\n{logs}"
                 );
             }
             break;

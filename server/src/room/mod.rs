@@ -67,6 +67,15 @@ pub fn new_secret() -> String {
 }
 
 /// Stored form of a secret.
+/// How a room appears in logs at info level and above: room ids are
+/// capabilities (whoever knows one can join), so logs show a short tag of it
+/// instead (the same for every line about that room, on every instance; not
+/// reversible). Full ids appear at debug only.
+pub fn log_tag(room_id: &str) -> String {
+    let h = hash_secret(&format!("room-log-tag:{room_id}"));
+    h[..12.min(h.len())].to_string()
+}
+
 pub fn hash_secret(secret: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(secret.as_bytes()))

@@ -131,14 +131,7 @@ impl Rooms {
     }
 }
 
-/// How a room appears in logs at info level and above: room ids are
-/// capabilities (whoever knows one can join), so logs show a short tag of it
-/// instead (the same for every line about that room; not reversible). Full ids
-/// appear at debug only.
-pub fn log_tag(room_id: &str) -> String {
-    let h = crate::room::hash_secret(&format!("room-log-tag:{room_id}"));
-    h[..12.min(h.len())].to_string()
-}
+pub use crate::room::log_tag;
 
 /// See [`Rooms::addr_hash`].
 fn keyed_addr_hash(key: &str, ip: IpAddr) -> Option<String> {

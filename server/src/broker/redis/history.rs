@@ -158,7 +158,7 @@ impl RedisBroker {
                     text: FrameText::from(t),
                 }),
                 Err(e) => {
-                    tracing::error!(room = %id, error = %e, "could not encode a history event")
+                    tracing::error!(room = %crate::room::log_tag(id), error = %e, "could not encode a history event")
                 }
             }
             if chunk.len() >= REWRITE_CHUNK || entries.peek().is_none() {
@@ -231,7 +231,7 @@ impl RedisBroker {
                     continue;
                 };
                 let Some(batch) = decode(v) else {
-                    tracing::warn!(room = %room_id, "undecodable batch in history; skipped");
+                    tracing::warn!(room = %crate::room::log_tag(room_id), "undecodable batch in history; skipped");
                     continue;
                 };
                 for d in batch {
@@ -311,7 +311,7 @@ impl RedisBroker {
             })
             .collect();
         if let Some(Delivery::Frame { seq: Some(s), .. }) = missed.last() {
-            tracing::info!(room = %room, missed = missed.len(), "filled a gap from history");
+            tracing::info!(room = %crate::room::log_tag(room), missed = missed.len(), "filled a gap from history");
             self.delivered.insert(room.to_string(), *s);
             events.batch_arrived(room, &missed);
         }

@@ -151,7 +151,7 @@ impl RedisBroker {
             return false;
         };
         let Ok(mut room) = serde_json::from_slice::<Room>(state) else {
-            tracing::error!(room = %room_id, "stored room state is unreadable");
+            tracing::error!(room = %crate::room::log_tag(room_id), "stored room state is unreadable");
             self.release_lease(room_id).await;
             return false;
         };
@@ -160,7 +160,7 @@ impl RedisBroker {
         if !self.subscribe(Some(room_id), ch_in(room_id)).await {
             return false;
         }
-        tracing::info!(room = %room_id, "took over room");
+        tracing::info!(room = %crate::room::log_tag(room_id), "took over room");
         self.saved.insert(
             room_id.to_string(),
             Saved {

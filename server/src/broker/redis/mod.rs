@@ -282,7 +282,7 @@ impl RedisBroker {
         }
         let suppressed = gate.suppressed.swap(0, Relaxed);
         tracing::warn!(
-            room = %room.unwrap_or("-"),
+            room = %room.map_or_else(|| "-".to_string(), crate::room::log_tag),
             op = %op,
             error = %e,
             suppressed,
@@ -309,7 +309,7 @@ impl RedisBroker {
         }
         let suppressed = gate.suppressed.swap(0, Relaxed);
         tracing::warn!(
-            room = %room,
+            room = %crate::room::log_tag(room),
             what,
             suppressed,
             "unsigned or forged message from Redis dropped"
@@ -459,13 +459,13 @@ impl RedisBroker {
                         return;
                     }
                     let Some(batch) = wire::decode(payload) else {
-                        tracing::warn!(room = %room, "undecodable batch from another instance; dropped");
+                        tracing::warn!(room = %crate::room::log_tag(room), "undecodable batch from another instance; dropped");
                         return;
                     };
                     self.deliver_remote(events, room, batch).await;
                 } else if let Some(room) = rest.strip_suffix(":in") {
                     let Ok(cmd) = serde_json::from_slice::<RoomCmd>(payload) else {
-                        tracing::warn!(room = %room, "undecodable command from another instance; dropped");
+                        tracing::warn!(room = %crate::room::log_tag(room), "undecodable command from another instance; dropped");
                         return;
                     };
                     if let Err(e) = events.command_arrived(room, cmd).await {

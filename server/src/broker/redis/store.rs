@@ -179,7 +179,9 @@ impl RedisBroker {
                 let json = self.signer.seal(&key, json);
                 p.cmd("SET").arg(key).arg(json).arg("PX").arg(ttl).ignore();
             }
-            Err(e) => tracing::error!(room = %id, error = %e, "could not encode the room's state"),
+            Err(e) => {
+                tracing::error!(room = %crate::room::log_tag(id), error = %e, "could not encode the room's state")
+            }
         }
         if room.info().status == RoomStatus::Closed {
             // The transcript lives only for the session.
@@ -203,7 +205,7 @@ impl RedisBroker {
         let json = match serde_json::to_string(meta) {
             Ok(json) => json,
             Err(e) => {
-                tracing::error!(room = %room_id, error = %e, "could not encode the room's metadata");
+                tracing::error!(room = %crate::room::log_tag(room_id), error = %e, "could not encode the room's metadata");
                 return;
             }
         };
@@ -242,7 +244,7 @@ impl RedisBroker {
                 match serde_json::from_slice(v) {
                     Ok(m) => Ok(Some(m)),
                     Err(_) => {
-                        tracing::warn!(room = %room_id, "stored room metadata is unreadable");
+                        tracing::warn!(room = %crate::room::log_tag(room_id), "stored room metadata is unreadable");
                         Ok(None)
                     }
                 }
