@@ -8,7 +8,16 @@ use common::*;
 use huddle_protocol::*;
 use std::time::{Duration, Instant};
 
-const FAST: &[&str] = &["--rate-per-sec", "2000", "--rate-burst", "2000"];
+/// Listing drop-ins needs the organizer key (issue 22 A.3).
+const ORGANIZER: &str = "redis-security-organizer";
+const FAST: &[&str] = &[
+    "--rate-per-sec",
+    "2000",
+    "--rate-burst",
+    "2000",
+    "--organizer-key",
+    ORGANIZER,
+];
 
 async fn instance(redis: &Redis, extra: &[&str]) -> Server {
     let url = redis.url();
@@ -402,7 +411,7 @@ async fn an_outage_answers_unavailable_never_not_found() {
     let mut redis = Redis::start();
     let a = instance(&redis, &[]).await;
     let b = instance(&redis, &[]).await;
-    let room = a.create_room("Drop-in", RoomKind::DropIn, false).await;
+    let room = a.create_drop_in("Drop-in", ORGANIZER).await;
     let id = room.room_id.clone();
     let info_path = format!("/api/rooms/{id}");
     let list_path = "/api/rooms?kind=drop_in";
@@ -493,7 +502,8 @@ async fn an_outage_answers_unavailable_never_not_found() {
             list.body
         );
         let mut j = b.client().await;
-        let reply = j.join_raw(&id, "Joiner", None, None).await;
+        // One name per attempt: an earlier joiner still holds theirs (name_taken).
+        let reply = j.join_raw(&id, &format!("Joiner {n}"), None, None).await;
         let joined = match reply {
             ServerMsg::Welcome { .. } => true,
             ServerMsg::Error {
@@ -706,7 +716,7 @@ async fn huddle_runs_on_tls_redis_as_the_least_privileged_user() {
     let mut a = Server::start_with(&args).await;
     let b = Server::start_with(&args).await;
 
-    let room = a.create_room("Over TLS", RoomKind::DropIn, false).await;
+    let room = a.create_drop_in("Over TLS", ORGANIZER).await;
     let id = room.room_id.clone();
     let mut fac = b.client().await;
     fac.join(&id, "Fac", Some(&room.facilitator_key)).await;

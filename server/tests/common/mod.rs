@@ -1247,6 +1247,23 @@ impl Server {
         h.extend_from_slice(headers);
         self.http("POST", "/api/rooms", &h, Some(&body)).await
     }
+
+    /// Create a drop-in (listed in the directory) with the organizer key the
+    /// server was started with (`--organizer-key`); panics unless created.
+    pub async fn create_drop_in(&self, title: &str, organizer_key: &str) -> RoomCreated {
+        let spec = CreateRoom {
+            title: title.into(),
+            kind: RoomKind::DropIn,
+            ..Default::default()
+        };
+        let r = self
+            .post_room(&spec, &[("X-Huddle-Organizer-Key", organizer_key)])
+            .await;
+        assert_eq!(r.status, 201, "create drop-in failed: {}", r.body);
+        let created: RoomCreated = r.json();
+        self.wait_room_visible(&created.room_id).await;
+        created
+    }
 }
 
 impl Client {

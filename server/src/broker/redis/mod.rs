@@ -117,6 +117,26 @@ struct WarnGate {
     suppressed: AtomicU64,
 }
 
+impl WarnGate {
+    /// Whether a line may be written now (at most one per `WARN_EVERY_MS`):
+    /// `Some(lines left out since the last one)`, or `None` (this one is
+    /// left out and counted).
+    fn pass(&self) -> Option<u64> {
+        let now = crate::now_ms();
+        let last = self.last_ms.load(Relaxed);
+        if now.saturating_sub(last) < WARN_EVERY_MS
+            || self
+                .last_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_err()
+        {
+            self.suppressed.fetch_add(1, Relaxed);
+            return None;
+        }
+        Some(self.suppressed.swap(0, Relaxed))
+    }
+}
+
 pub struct RedisBroker {
     instance: String,
     cmd: ConnectionManager,
@@ -268,19 +288,9 @@ impl RedisBroker {
     /// many were left out). Never keys, bodies or tokens.
     fn failed(&self, op: RedisOp, room: Option<&str>, e: &redis::RedisError) {
         self.metrics.redis_error(op);
-        let gate = &self.warn_gates[op.index()];
-        let now = crate::now_ms();
-        let last = gate.last_ms.load(Relaxed);
-        if now.saturating_sub(last) < WARN_EVERY_MS
-            || gate
-                .last_ms
-                .compare_exchange(last, now, Relaxed, Relaxed)
-                .is_err()
-        {
-            gate.suppressed.fetch_add(1, Relaxed);
+        let Some(suppressed) = self.warn_gates[op.index()].pass() else {
             return;
-        }
-        let suppressed = gate.suppressed.swap(0, Relaxed);
+        };
         tracing::warn!(
             room = %room.map_or_else(|| "-".to_string(), crate::room::log_tag),
             op = %op,
@@ -295,19 +305,9 @@ impl RedisBroker {
     /// and logged (at most one line a second) with the room and what it was.
     fn forged(&self, what: &'static str, room: &str) {
         Metrics::inc(&self.metrics.redis_forged);
-        let gate = &self.forged_gate;
-        let now = crate::now_ms();
-        let last = gate.last_ms.load(Relaxed);
-        if now.saturating_sub(last) < WARN_EVERY_MS
-            || gate
-                .last_ms
-                .compare_exchange(last, now, Relaxed, Relaxed)
-                .is_err()
-        {
-            gate.suppressed.fetch_add(1, Relaxed);
+        let Some(suppressed) = self.forged_gate.pass() else {
             return;
-        }
-        let suppressed = gate.suppressed.swap(0, Relaxed);
+        };
         tracing::warn!(
             room = %crate::room::log_tag(room),
             what,
