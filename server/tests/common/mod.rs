@@ -215,8 +215,17 @@ impl Server {
     /// `POST /api/rooms`; panics unless the room is created. Waits until the
     /// room is visible (see [`Server::wait_room_visible`]).
     pub async fn create_room_spec(&self, spec: &CreateRoom) -> RoomCreated {
-        let body = serde_json::to_string(spec).unwrap();
-        let r = self.post_json("/api/rooms", &body).await;
+        self.create_room_with(spec, &[]).await
+    }
+
+    /// `POST /api/rooms` with extra headers; panics unless the room is
+    /// created, then waits until it is visible.
+    pub async fn create_room_with(
+        &self,
+        spec: &CreateRoom,
+        headers: &[(&str, &str)],
+    ) -> RoomCreated {
+        let r = self.post_room(spec, headers).await;
         assert_eq!(r.status, 201, "create room failed: {}", r.body);
         let created: RoomCreated = r.json();
         self.wait_room_visible(&created.room_id).await;
@@ -429,27 +438,10 @@ impl Client {
         url: &str,
         origin: Option<&str>,
     ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
-        let mut req = url.into_client_request()?;
-        if let Some(o) = origin {
-            req.headers_mut()
-                .insert("Origin", HeaderValue::from_str(o).expect("origin header"));
+        match origin {
+            Some(o) => Client::connect_headers(url, &[("Origin", o)]).await,
+            None => Client::connect_headers(url, &[]).await,
         }
-        let (ws, _) = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(req))
-            .await
-            .map_err(|_| {
-                tokio_tungstenite::tungstenite::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "connect timed out",
-                ))
-            })??;
-        Ok(Client {
-            ws,
-            name: String::new(),
-            last_seq: 0,
-            epoch: String::new(),
-            me: None,
-            seen: Vec::new(),
-        })
     }
 
     pub fn member_id(&self) -> String {
@@ -1256,13 +1248,8 @@ impl Server {
             kind: RoomKind::DropIn,
             ..Default::default()
         };
-        let r = self
-            .post_room(&spec, &[("X-Huddle-Organizer-Key", organizer_key)])
-            .await;
-        assert_eq!(r.status, 201, "create drop-in failed: {}", r.body);
-        let created: RoomCreated = r.json();
-        self.wait_room_visible(&created.room_id).await;
-        created
+        self.create_room_with(&spec, &[("X-Huddle-Organizer-Key", organizer_key)])
+            .await
     }
 }
 

@@ -5,15 +5,13 @@
 //! the last member): then it is rebuilt from the model ([`RedisBroker::rewrite_history`]).
 
 use super::wire::{decode, encode};
-use super::{ch_out, k_events, RedisBroker, Saved};
+use super::{ch_out, k_events, RedisBroker};
 use crate::broker::{BrokerEvents, Delivery, FrameText};
 use crate::metrics::RedisOp;
 use crate::room::{Audience, Room};
 use huddle_protocol::{Event, ServerMsg};
 use std::borrow::Cow;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Batches kept in a room's events stream (about).
 const HISTORY_BATCHES: usize = 2_000;
@@ -175,14 +173,7 @@ impl RedisBroker {
         {
             Ok(()) => {
                 self.rewrite_pending.remove(id);
-                self.saved.insert(
-                    id.clone(),
-                    Saved {
-                        at: Instant::now(),
-                        seq: room.seq(),
-                        generation: self.generation.load(Relaxed),
-                    },
-                );
+                self.mark_saved(id, room.seq());
             }
             Err(_) => {
                 self.rewrite_pending.insert(id.clone());

@@ -3,8 +3,7 @@
 //! judging which other instances are dead.
 
 use super::{
-    ch_in, ch_out, k_instance, k_owner, k_state, RedisBroker, Saved, HEARTBEAT_MS, LEASE_MS,
-    ORPHAN_WAIT,
+    ch_in, ch_out, k_instance, k_owner, k_state, RedisBroker, HEARTBEAT_MS, LEASE_MS, ORPHAN_WAIT,
 };
 use crate::broker::{BrokerEvents, RoomMeta};
 use crate::metrics::RedisOp;
@@ -161,14 +160,7 @@ impl RedisBroker {
             return false;
         }
         tracing::info!(room = %crate::room::log_tag(room_id), "took over room");
-        self.saved.insert(
-            room_id.to_string(),
-            Saved {
-                at: Instant::now(),
-                seq: room.seq(),
-                generation: self.generation.load(Relaxed),
-            },
-        );
+        self.mark_saved(room_id, room.seq());
         events.host(room);
         true
     }

@@ -110,6 +110,21 @@ struct Saved {
     generation: u64,
 }
 
+impl RedisBroker {
+    /// The room's state is saved in Redis up to `seq`, now, in this
+    /// connection generation.
+    fn mark_saved(&self, id: &str, seq: u64) {
+        self.saved.insert(
+            id.to_string(),
+            Saved {
+                at: Instant::now(),
+                seq,
+                generation: self.generation.load(Relaxed),
+            },
+        );
+    }
+}
+
 /// Rate limit of one operation's warnings.
 #[derive(Default)]
 struct WarnGate {

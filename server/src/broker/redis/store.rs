@@ -54,14 +54,7 @@ impl RedisBroker {
         // On failure (counted and logged): upkeep subscribes the `in` channels
         // of the rooms hosted here again.
         self.subscribe(Some(&id), ch_in(&id)).await;
-        self.saved.insert(
-            id,
-            Saved {
-                at: Instant::now(),
-                seq: room.seq(),
-                generation: self.generation.load(Relaxed),
-            },
-        );
+        self.mark_saved(&id, room.seq());
         events.host(room);
         Ok(())
     }
@@ -154,14 +147,7 @@ impl RedisBroker {
             .await
         {
             Ok(()) => {
-                self.saved.insert(
-                    id.clone(),
-                    Saved {
-                        at: Instant::now(),
-                        seq: room.seq(),
-                        generation: self.generation.load(Relaxed),
-                    },
-                );
+                self.mark_saved(id, room.seq());
             }
             // Counted and logged: keep the batches for the next try.
             Err(_) => {
