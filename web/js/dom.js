@@ -107,7 +107,7 @@ function formatter(key, opts) {
 export function zoneLabel(ms = Date.now()) {
   const parts = formatter('clockz', { hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric' }).formatToParts(new Date(ms));
   const p = parts.find((x) => x.type === 'timeZoneName');
-  return p ? p.value : '';
+  return p ? cleanZoneName(p.value) : '';
 }
 
 /** The zone's offset from UTC at the instant `ms`, in milliseconds. */
@@ -136,16 +136,24 @@ export function formatClock(ms) {
   return formatter('clock', { hour: 'numeric', minute: '2-digit' }).format(new Date(ms));
 }
 
+/** The zone's name as the browser writes it, less a country in brackets ("PT (Canada)" → "PT"). */
+const cleanZoneName = (name) => name.replace(/\s*\([^)]*\)\s*$/, '');
+
+/** Format with the zone's name cleaned. */
+function zoned(f, ms) {
+  return f.formatToParts(new Date(ms)).map((p) => (p.type === 'timeZoneName' ? cleanZoneName(p.value) : p.value)).join('');
+}
+
 /** "7:05 PM ET": a time of day, labelled with the zone. */
 export function formatClockZoned(ms) {
-  return formatter('clockz', { hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric' }).format(new Date(ms));
+  return zoned(formatter('clockz', { hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric' }), ms);
 }
 
 /** "Thu, Jan 15, 7:00 PM ET": a scheduled time, labelled with the zone. */
 export function formatDateTime(ms) {
-  return formatter('datetime', {
+  return zoned(formatter('datetime', {
     weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric',
-  }).format(new Date(ms));
+  }), ms);
 }
 
 /** "3 min" style quiet time. */
