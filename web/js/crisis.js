@@ -14,6 +14,15 @@ export const REGIONS = [
 const REGION_NAMES = new Map(REGIONS);
 const LANGUAGE_NAMES = { en: 'English', fr: 'French' };
 
+function languageName(code) {
+  if (LANGUAGE_NAMES[code]) return LANGUAGE_NAMES[code];
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
 // The only thing Huddle keeps in localStorage: a province says nothing about any room.
 const REGION_KEY = 'huddle.region';
 
@@ -83,7 +92,7 @@ function item(r) {
   if (r.region && r.region !== 'CA') meta.push(REGION_NAMES.get(r.region) || r.region);
   else if (r.region === 'CA') meta.push('Canada-wide');
   if (Array.isArray(r.languages) && r.languages.length) {
-    meta.push(r.languages.map((l) => LANGUAGE_NAMES[l] || l).join(', '));
+    meta.push(r.languages.map(languageName).join(', '));
   }
   return h('li', { testid: 'crisis-item', class: r.emergency ? 'crisis-emergency' : null, dataset: { region: r.region || '' } },
     h('span', { class: 'crisis-label', testid: 'crisis-label' }, r.label),
