@@ -117,6 +117,18 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_FACILITATOR_GRACE_SECS", default_value_t = 10)]
     pub facilitator_grace_secs: u64,
 
+    /// Answers an energy check needs before anyone (facilitators included)
+    /// sees its levels; they then move in steps of this many. At least 3.
+    #[arg(long, env = "HUDDLE_ENERGY_MIN_ANSWERS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(crate::room::MIN_ENERGY_ANSWERS as i64..))]
+    pub energy_min_answers: u32,
+
+    /// Minutes a room wraps up after its scheduled end before it closes (a
+    /// facilitator may end it sooner or extend); 0 closes at the end. Fractions allowed (0.5).
+    #[arg(long, env = "HUDDLE_WRAP_UP_MINS", default_value_t = 5.0,
+          value_parser = parse_minutes)]
+    pub wrap_up_mins: f64,
+
     /// Minutes a closed room (its summary) is kept before everything is dropped.
     #[arg(long, env = "HUDDLE_RETENTION_MINS", default_value_t = 60)]
     pub retention_mins: u64,
