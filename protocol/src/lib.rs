@@ -898,7 +898,7 @@ pub enum Event {
     /// preview of the summary as it stands.
     WrapUpPreview {
         suggestion: Energizer,
-        summary: Summary,
+        summary: Box<Summary>,
     },
     /// Facilitators only: the waiting-room queue.
     WaitingRoom {

@@ -188,7 +188,7 @@ impl Room {
             },
             now,
         );
-        let summary = self.summary_as_of(now);
+        let summary = Box::new(self.summary_as_of(now));
         self.emit_to_facilitators(
             Event::WrapUpPreview {
                 suggestion: library::checkout(),
