@@ -437,4 +437,35 @@ mod tests {
         assert!(!s.key().contains("organizer"));
         assert!(SecretHash::parse("").is_err());
     }
+
+    #[test]
+    fn energy_min_answers_is_never_below_three() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["huddle"], args].concat());
+        assert_eq!(parse(&[]).unwrap().energy_min_answers, 3);
+        assert_eq!(
+            parse(&["--energy-min-answers", "5"])
+                .unwrap()
+                .energy_min_answers,
+            5
+        );
+        for bad in ["2", "0", "many"] {
+            let err = parse(&["--energy-min-answers", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--energy-min-answers"), "{bad}: {err}");
+        }
+        assert!(parse(&["--energy-min-answers", "2"])
+            .unwrap_err()
+            .to_string()
+            .contains("3.."));
+    }
+
+    #[test]
+    fn wrap_up_takes_fractional_minutes() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["huddle"], args].concat());
+        assert_eq!(parse(&[]).unwrap().wrap_up_mins, 5.0);
+        assert_eq!(parse(&["--wrap-up-mins", "0.1"]).unwrap().wrap_up_mins, 0.1);
+        assert_eq!(parse(&["--wrap-up-mins", "0"]).unwrap().wrap_up_mins, 0.0);
+        assert!(parse(&["--wrap-up-mins", "-1"]).is_err());
+    }
 }

@@ -177,7 +177,7 @@ impl Room {
 
     /// The scheduled end is reached: wrap up (see the module doc).
     fn start_wrap_up(&mut self, end: Millis, now: Millis) {
-        let until = now + self.limits.wrap_up_ms;
+        let until = now.saturating_add(self.limits.wrap_up_ms);
         self.info.wrap_up_until = Some(until);
         self.room_updated(now);
         self.emit(
