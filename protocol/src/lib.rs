@@ -98,6 +98,10 @@ pub struct RoomInfo {
     /// default): they get them after accepting the ground rules.
     #[serde(default)]
     pub share_history: bool,
+    /// Set while the room is wrapping up after its scheduled end: it closes
+    /// at this instant (unless a facilitator ends it or extends the session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up_until: Option<Millis>,
 }
 
 /// What the web client needs to know of the deployment, served by `GET /api/config`.
@@ -234,14 +238,19 @@ pub struct Highlight {
     pub agreed: Vec<String>,
 }
 
-/// An energy check: only the anonymous aggregate is ever sent.
+/// An energy check: only the anonymous aggregate is ever sent, and only once
+/// at least k answers are in (k: the server's `--energy-min-answers`, never
+/// below 3). Below k, `distribution` is null and `count` is all anyone sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnergyCheck {
     pub id: String,
     pub open: bool,
+    /// How many answers are in (the only number shown below k).
     pub count: u32,
-    /// Number of answers for levels 1..=5 (index 0 is level 1).
-    pub distribution: [u32; 5],
+    /// Number of answers for levels 1..=5 (index 0 is level 1); null until k
+    /// answers are in. It moves only in steps of at least k answers, so it may
+    /// cover fewer answers than `count` (its sum says how many).
+    pub distribution: Option<[u32; 5]>,
 }
 
 /// Someone waiting to be admitted (shown to facilitators only).
@@ -910,6 +919,18 @@ pub enum Event {
     },
     SessionEnded {
         summary: Summary,
+    },
+    /// The scheduled end is reached: the room wraps up and closes at `until`
+    /// (a facilitator may end it sooner, or extend the session).
+    WrapUp {
+        ends_at: Millis,
+        until: Millis,
+    },
+    /// Facilitators only, with `wrap_up`: a suggested check-out prompt and a
+    /// preview of the summary as it stands.
+    WrapUpPreview {
+        suggestion: Energizer,
+        summary: Box<Summary>,
     },
     /// Facilitators only: the waiting-room queue.
     WaitingRoom {

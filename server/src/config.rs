@@ -126,6 +126,18 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_FACILITATOR_GRACE_SECS", default_value_t = 10)]
     pub facilitator_grace_secs: u64,
 
+    /// Answers an energy check needs before anyone (facilitators included)
+    /// sees its levels; they then move in steps of this many. At least 3.
+    #[arg(long, env = "HUDDLE_ENERGY_MIN_ANSWERS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(crate::room::MIN_ENERGY_ANSWERS as i64..))]
+    pub energy_min_answers: u32,
+
+    /// Minutes a room wraps up after its scheduled end before it closes (a
+    /// facilitator may end it sooner or extend); 0 closes at the end. Fractions allowed (0.5).
+    #[arg(long, env = "HUDDLE_WRAP_UP_MINS", default_value_t = 5.0,
+          value_parser = parse_minutes)]
+    pub wrap_up_mins: f64,
+
     /// Minutes a closed room (its summary) is kept before everything is dropped.
     #[arg(long, env = "HUDDLE_RETENTION_MINS", default_value_t = 60)]
     pub retention_mins: u64,
@@ -439,5 +451,36 @@ mod tests {
         assert!(!format!("{s:?}").contains("organizer"));
         assert!(!s.key().contains("organizer"));
         assert!(SecretHash::parse("").is_err());
+    }
+
+    #[test]
+    fn energy_min_answers_is_never_below_three() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["huddle"], args].concat());
+        assert_eq!(parse(&[]).unwrap().energy_min_answers, 3);
+        assert_eq!(
+            parse(&["--energy-min-answers", "5"])
+                .unwrap()
+                .energy_min_answers,
+            5
+        );
+        for bad in ["2", "0", "many"] {
+            let err = parse(&["--energy-min-answers", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--energy-min-answers"), "{bad}: {err}");
+        }
+        assert!(parse(&["--energy-min-answers", "2"])
+            .unwrap_err()
+            .to_string()
+            .contains("3.."));
+    }
+
+    #[test]
+    fn wrap_up_takes_fractional_minutes() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["huddle"], args].concat());
+        assert_eq!(parse(&[]).unwrap().wrap_up_mins, 5.0);
+        assert_eq!(parse(&["--wrap-up-mins", "0.1"]).unwrap().wrap_up_mins, 0.1);
+        assert_eq!(parse(&["--wrap-up-mins", "0"]).unwrap().wrap_up_mins, 0.0);
+        assert!(parse(&["--wrap-up-mins", "-1"]).is_err());
     }
 }

@@ -433,7 +433,8 @@ async fn highlights_and_agreement_reach_other_participants() {
 #[tokio::test]
 async fn energy_check_shares_only_the_anonymous_aggregate() {
     let server = Server::start().await;
-    let (_room, mut fac, mut ps) = room_with(&server, 2).await;
+    let (_room, mut fac, mut ps) = room_with(&server, 3).await;
+    let mut p3 = ps.pop().unwrap();
     let mut p2 = ps.pop().unwrap();
     let mut p1 = ps.pop().unwrap();
     let (p1_id, p2_id) = (p1.member_id(), p2.member_id());
@@ -463,15 +464,36 @@ async fn energy_check_shares_only_the_anonymous_aggregate() {
     .await;
     p2.recv_event(|e| matches!(e, Event::EnergyAnswered { level: 5, .. }))
         .await;
-
+    // Below k (3): the count alone, batched (within 5 s of the first answer).
     for c in [&mut fac, &mut p1, &mut p2] {
+        let m = c
+            .wait_for(10, |m| {
+                matches!(m, ServerMsg::Event { event: Event::EnergyCheck { check }, .. } if check.count == 2)
+            })
+            .await;
+        let ServerMsg::Event {
+            event: Event::EnergyCheck { check: agg },
+            ..
+        } = m
+        else {
+            unreachable!()
+        };
+        assert_eq!(agg.distribution, None);
+    }
+    // The third answer shows the levels to everyone.
+    p3.send(&ClientMsg::EnergyAnswer {
+        check_id: check.id.clone(),
+        level: 5,
+    })
+    .await;
+    for c in [&mut fac, &mut p1, &mut p2, &mut p3] {
         let (_, e) = c
-            .recv_event(|e| matches!(e, Event::EnergyCheck { check } if check.count == 2))
+            .recv_event(|e| matches!(e, Event::EnergyCheck { check } if check.count == 3))
             .await;
         let Event::EnergyCheck { check: agg } = e else {
             unreachable!()
         };
-        assert_eq!(agg.distribution, [0, 1, 0, 0, 1]);
+        assert_eq!(agg.distribution, Some([0, 1, 0, 0, 2]));
         assert!(agg.open);
     }
     // Invalid answers.
@@ -498,7 +520,7 @@ async fn energy_check_shares_only_the_anonymous_aggregate() {
         let Event::EnergyCheck { check: done } = e else {
             unreachable!()
         };
-        assert_eq!((done.count, done.distribution), (2, [0, 1, 0, 0, 1]));
+        assert_eq!((done.count, done.distribution), (3, Some([0, 1, 0, 0, 2])));
         c.barrier().await;
     }
 

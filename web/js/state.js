@@ -25,6 +25,8 @@ export function fromSnapshot(room, you) {
     crisis: room.crisis_resources,
     personallyMuted: room.personally_muted,
     summary: null,
+    // Facilitators, during wrap-up: { suggestion, summary } from wrap_up_preview.
+    wrapUp: null,
     oneOnOne: [], // one_on_one events addressed to me
     seq: room.seq,
     epoch: room.epoch,
@@ -142,7 +144,7 @@ const LEAVE_TEXT = {
 /**
  * Apply one event. Returns { dirty: Set<string>, effects: Array<object> }.
  * Panels: roster, messages, rules, info, timers, energizer, highlights,
- * energy, hands, waiting, support, parking, summary, lead, me.
+ * energy, hands, waiting, support, parking, summary, wrapup, lead, me.
  */
 export function applyEvent(state, seq, ev) {
   const dirty = new Set();
@@ -230,6 +232,10 @@ export function applyEvent(state, seq, ev) {
       const old = state.info;
       state.info = ev.info;
       dirty.add('info').add('me');
+      if (!ev.info.wrap_up_until && state.wrapUp) {
+        state.wrapUp = null; // extended (or ended): no more wrap-up
+        dirty.add('wrapup');
+      }
       if (old.status !== ev.info.status) effects.push({ kind: 'status', from: old.status, to: ev.info.status });
       if (old.ends_at !== ev.info.ends_at && ev.info.ends_at && old.ends_at) {
         effects.push({ kind: 'extended', ends_at: ev.info.ends_at });
@@ -307,7 +313,19 @@ export function applyEvent(state, seq, ev) {
       effects.push({ kind: 'warning', minutes: ev.minutes_left });
       break;
     }
+    case 'wrap_up': {
+      state.info = { ...state.info, wrap_up_until: ev.until };
+      dirty.add('info').add('wrapup');
+      break;
+    }
+    case 'wrap_up_preview': {
+      state.wrapUp = { suggestion: ev.suggestion, summary: ev.summary };
+      dirty.add('wrapup');
+      break;
+    }
     case 'session_ended': {
+      state.wrapUp = null;
+      dirty.add('wrapup');
       state.summary = ev.summary;
       state.info = { ...state.info, status: 'closed' };
       state.timers = [];

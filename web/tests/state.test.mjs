@@ -117,6 +117,21 @@ test('session end keeps the summary and closes the room', () => {
   assert.deepEqual(s.summary, summary);
 });
 
+test('wrap-up: until in the info, the preview kept for the facilitator, cleared by an extension', () => {
+  const s = fromSnapshot(snapshot(), you);
+  const summary = { room_id: 'r1', title: 'T', started_at: 1, ended_at: 2, highlights: [], energy_checks: [], energizers: [], parking_lot: [] };
+  const suggestion = { id: 'check-out', title: 'Check-out round', prompt: 'P', suggested_secs: 120 };
+  let r = applyEvent(s, 11, { kind: 'wrap_up', ends_at: 1000, until: 301000 });
+  assert.equal(s.info.wrap_up_until, 301000);
+  assert.ok(r.dirty.has('info') && r.dirty.has('wrapup'));
+  applyEvent(s, 12, { kind: 'wrap_up_preview', suggestion, summary });
+  assert.deepEqual(s.wrapUp, { suggestion, summary });
+  r = applyEvent(s, 13, { kind: 'room_updated', info: { ...s.info, ends_at: 900000, wrap_up_until: undefined } });
+  assert.equal(s.wrapUp, null);
+  assert.ok(r.dirty.has('wrapup'));
+  assert.equal(s.info.wrap_up_until, undefined);
+});
+
 test('unknown event kinds are ignored', () => {
   const s = fromSnapshot(snapshot(), you);
   const r = applyEvent(s, 11, { kind: 'from_the_future', x: 1 });

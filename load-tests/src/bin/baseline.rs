@@ -74,6 +74,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
                 pinned: None,
                 welcome_message: None,
                 share_history: false,
+                wrap_up_until: None,
             },
             rules: GroundRules {
                 version: 1,

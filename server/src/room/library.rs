@@ -64,7 +64,21 @@ pub fn energizers() -> Vec<Energizer> {
         e("grounding", "5-4-3-2-1 grounding", "Notice 5 things you see, 4 you hear, 3 you can touch, 2 you smell, 1 you taste.", 120),
         e("self-care", "One act of care", "What is one kind thing you will do for yourself after this session?", 90),
         e("walk", "Walk and return", "Take a two-minute walk away from your screen, then come back and share one thing you noticed.", 120),
+        checkout(),
     ]
+}
+
+/// The check-out round suggested to the facilitator when the room wraps up
+/// (also in the library, to push like any energizer).
+pub fn checkout() -> Energizer {
+    Energizer {
+        id: "check-out".into(),
+        title: "Check-out round".into(),
+        prompt:
+            "Before we close: in a word or a sentence, what are you taking with you from today?"
+                .into(),
+        suggested_secs: 120,
+    }
 }
 
 pub fn energizer(id: &str) -> Option<Energizer> {

@@ -40,7 +40,9 @@ mod state;
 pub mod summary;
 pub mod text;
 
-pub use state::{Audience, ConnId, Control, Effect, JoinCtx, Limits, Out, Room};
+pub use state::{
+    Audience, ConnId, Control, Effect, JoinCtx, Limits, Out, Room, MIN_ENERGY_ANSWERS,
+};
 
 use crate::error::RoomError;
 use huddle_protocol::*;

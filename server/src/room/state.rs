@@ -26,6 +26,24 @@ pub struct Limits {
     pub grace_ms: u64,
     /// How long without any facilitator before a group room pauses / a co-facilitator takes over.
     pub facilitator_grace_ms: u64,
+    /// k: an energy check's levels are shown once this many answers are in,
+    /// and then only in steps of this many (never below 3).
+    #[serde(default = "default_energy_min_answers")]
+    pub energy_min_answers: u32,
+    /// How long a room wraps up after its scheduled end before it closes.
+    #[serde(default = "default_wrap_up_ms")]
+    pub wrap_up_ms: u64,
+}
+
+/// The smallest k the room accepts for energy checks (and the default).
+pub const MIN_ENERGY_ANSWERS: u32 = 3;
+
+fn default_energy_min_answers() -> u32 {
+    MIN_ENERGY_ANSWERS
+}
+
+fn default_wrap_up_ms() -> u64 {
+    5 * 60_000
 }
 
 impl Default for Limits {
@@ -38,6 +56,8 @@ impl Default for Limits {
             history: 2000,
             grace_ms: 20_000,
             facilitator_grace_ms: 10_000,
+            energy_min_answers: default_energy_min_answers(),
+            wrap_up_ms: default_wrap_up_ms(),
         }
     }
 }
@@ -187,8 +207,15 @@ pub(super) struct HistEntry {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct EnergyRun {
+    /// What the room was last shown (see `commands/energy.rs`).
     pub(super) check: EnergyCheck,
     pub(super) answered: BTreeSet<String>,
+    /// The true answers per level: never sent as is.
+    #[serde(default)]
+    pub(super) tally: [u32; 5],
+    /// When the room is next told the count of answers (votes are batched).
+    #[serde(default)]
+    pub(super) count_due: Option<Millis>,
 }
 
 /// A room: its whole state. Serializable so another instance can take it over.
@@ -278,6 +305,7 @@ impl Room {
                 pinned: None,
                 welcome_message: None,
                 share_history: false,
+                wrap_up_until: None,
             },
             facilitator_key_hash: hash_secret(facilitator_key),
             limits,

@@ -63,17 +63,34 @@ pub fn markdown(s: &Summary) -> String {
     if !s.energy_checks.is_empty() {
         o.push_str("## Energy checks\n\n| # | answers | 1 | 2 | 3 | 4 | 5 |\n|---|---|---|---|---|---|---|\n");
         for (i, c) in s.energy_checks.iter().enumerate() {
-            let d = c.distribution;
+            // Levels only when the room was shown them (k answers or more):
+            // a check with fewer answers shows its count alone.
+            let Some(d) = c.distribution else {
+                o.push_str(&format!(
+                    "| {} | {} | – | – | – | – | – |\n",
+                    i + 1,
+                    c.count
+                ));
+                continue;
+            };
+            let covered: u32 = d.iter().sum();
+            let answers = if covered == c.count {
+                c.count.to_string()
+            } else {
+                format!("{} (levels of {covered})", c.count)
+            };
             o.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {answers} | {} | {} | {} | {} | {} |\n",
                 i + 1,
-                c.count,
                 d[0],
                 d[1],
                 d[2],
                 d[3],
                 d[4]
             ));
+        }
+        if s.energy_checks.iter().any(|c| c.distribution.is_none()) {
+            o.push_str("\n– : too few answers to show levels anonymously.\n");
         }
         o.push('\n');
     }
@@ -113,12 +130,26 @@ mod tests {
                 message_id: None,
                 agreed: vec!["a".into(), "b".into()],
             }],
-            energy_checks: vec![EnergyCheck {
-                id: "e".into(),
-                open: false,
-                count: 2,
-                distribution: [0, 1, 0, 1, 0],
-            }],
+            energy_checks: vec![
+                EnergyCheck {
+                    id: "e".into(),
+                    open: false,
+                    count: 4,
+                    distribution: Some([0, 1, 0, 3, 0]),
+                },
+                EnergyCheck {
+                    id: "e2".into(),
+                    open: false,
+                    count: 2,
+                    distribution: None,
+                },
+                EnergyCheck {
+                    id: "e3".into(),
+                    open: false,
+                    count: 7,
+                    distribution: Some([1, 1, 1, 0, 0]),
+                },
+            ],
             energizers: vec!["Stretch break".into()],
             parking_lot: vec![],
         };
@@ -126,7 +157,11 @@ mod tests {
         assert!(m.starts_with("# Night shift \\<b\\>\n"));
         assert!(m.contains("1970-01-01 00:00 UTC to 1970-01-01 01:00 UTC"));
         assert!(m.contains("## Key takeaways\n\n- Ask for help \\*early\\* (+2)"));
-        assert!(m.contains("| 1 | 2 | 0 | 1 | 0 | 1 | 0 |"));
+        assert!(m.contains("| 1 | 4 | 0 | 1 | 0 | 3 | 0 |"));
+        // Fewer than k answers: the count alone, never levels.
+        assert!(m.contains("| 2 | 2 | – | – | – | – | – |"));
+        assert!(m.contains("| 3 | 7 (levels of 3) | 1 | 1 | 1 | 0 | 0 |"));
+        assert!(m.contains("too few answers"));
         assert!(m.contains("- Stretch break"));
         assert!(!m.contains("Points of consensus"));
     }

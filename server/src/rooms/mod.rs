@@ -85,6 +85,8 @@ impl Rooms {
             max_members: self.cfg.max_members,
             grace_ms: self.cfg.grace_secs * 1000,
             facilitator_grace_ms: self.cfg.facilitator_grace_secs * 1000,
+            energy_min_answers: self.cfg.energy_min_answers,
+            wrap_up_ms: (self.cfg.wrap_up_mins * 60_000.0) as u64,
             ..Limits::default()
         }
     }

@@ -40,6 +40,7 @@ import { renderWaiting } from './render/waiting.js';
 import { renderSupport } from './render/support.js';
 import { renderParking } from './render/parking.js';
 import { renderSummary } from './render/summary.js';
+import { renderWrapUp } from './render/wrapup.js';
 import { renderRulesList, openRules } from './render/rules.js';
 import { renderAirtime } from './render/airtime.js';
 import { showHistory } from './render/history.js';
@@ -62,6 +63,7 @@ const PANELS = [
   ['support', renderSupport],
   ['parking', renderParking],
   ['summary', renderSummary],
+  ['wrapup', renderWrapUp],
   ['rules', renderRulesList],
 ];
 const DRAW = new Map([...PANELS, ['me', renderMe]]);

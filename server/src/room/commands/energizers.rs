@@ -78,6 +78,21 @@ impl Room {
         Ok(())
     }
 
+    /// From [`Room::tick`]: a timer expired; if it is the open energizer's,
+    /// the energizer closes (once: the timer's expiry happens once).
+    pub(in crate::room) fn energizer_timer_expired(&mut self, timer_id: &str, now: Millis) {
+        let Some(run) = self
+            .energizer
+            .as_mut()
+            .filter(|r| r.open && r.timer_id.as_deref() == Some(timer_id))
+        else {
+            return;
+        };
+        run.open = false;
+        let run_id = run.id.clone();
+        self.emit(Audience::All, Event::EnergizerClosed { run_id }, now);
+    }
+
     /// `answer_energizer`: one answer per member (a new one replaces it).
     pub(in crate::room) fn answer_energizer(
         &mut self,

@@ -20,3 +20,6 @@ mod schedule;
 mod support;
 mod timers;
 mod waiting;
+
+#[cfg(test)]
+pub(super) use energy::COUNT_EVERY_MS;

@@ -1,6 +1,15 @@
 //! Time and the session: deadlines and `tick` (timers, opening on schedule, warnings,
 //! grace periods), extending and ending the session, and the rule that a group room is
 //! never unmoderated (a co-facilitator takes over, or the room pauses).
+//!
+//! # The soft end
+//!
+//! At the scheduled end (`ends_at`) the room does not close: it wraps up for
+//! `Limits::wrap_up_ms` (`info.wrap_up_until` set, a `wrap_up` event for all, a
+//! `wrap_up_preview` with a check-out prompt and the summary so far for the
+//! facilitators). It closes when that runs out or a facilitator ends it;
+//! `extend_session` during wrap-up clears it (open again, with the new end).
+//! A wrap-up of 0 closes at the end itself.
 
 use crate::room::*;
 
@@ -9,11 +18,14 @@ impl Room {
     pub fn next_deadline(&self) -> Option<Millis> {
         let mut d: Vec<Millis> = Vec::new();
         d.extend(self.timers.iter().filter_map(|t| t.deadline));
+        d.extend(self.energy_deadline());
         if self.info.status == RoomStatus::Scheduled {
             d.extend(self.info.starts_at);
         }
         if matches!(self.info.status, RoomStatus::Open | RoomStatus::Paused) {
-            if let Some(end) = self.info.ends_at {
+            if let Some(until) = self.info.wrap_up_until {
+                d.push(until);
+            } else if let Some(end) = self.info.ends_at {
                 for w in [5u32, 1] {
                     if !self.warned.contains(&w) {
                         d.push(end.saturating_sub(w as u64 * 60_000));
@@ -56,7 +68,9 @@ impl Room {
                 },
                 now,
             );
+            self.energizer_timer_expired(&t.id, now);
         }
+        self.energy_tick(now);
         if self.info.status == RoomStatus::Scheduled && self.info.starts_at.is_none_or(|s| s <= now)
         {
             self.info.status = RoomStatus::Open;
@@ -82,10 +96,18 @@ impl Room {
             }
         }
         if self.info.status != RoomStatus::Closed && self.info.status != RoomStatus::Scheduled {
-            if let Some(end) = self.info.ends_at {
-                if now >= end {
+            if let Some(until) = self.info.wrap_up_until {
+                if now >= until {
                     self.end(now);
                     return;
+                }
+            } else if let Some(end) = self.info.ends_at {
+                if now >= end {
+                    if self.limits.wrap_up_ms == 0 {
+                        self.end(now);
+                        return;
+                    }
+                    self.start_wrap_up(end, now);
                 }
                 for w in [5u32, 1] {
                     if !self.warned.contains(&w) && now + w as u64 * 60_000 >= end {
@@ -124,7 +146,8 @@ impl Room {
         self.check_moderation(now);
     }
 
-    /// `extend_session`: move the end later; warnings re-arm.
+    /// `extend_session`: move the end later; warnings re-arm. During wrap-up:
+    /// the room is open again, ending `minutes` from now.
     pub(in crate::room) fn extend_session(&mut self, minutes: u32, now: Millis) -> R {
         if minutes == 0 || minutes > 240 {
             return Err(RoomError::SessionExtension);
@@ -135,12 +158,13 @@ impl Room {
         let base = self.info.ends_at.unwrap_or(now).max(now);
         let end = base + minutes as u64 * 60_000;
         self.info.ends_at = Some(end);
+        self.info.wrap_up_until = None;
         self.warned.retain(|w| now + (*w as u64) * 60_000 >= end);
         self.room_updated(now);
         Ok(())
     }
 
-    /// `end_session`: end it now, with the summary.
+    /// `end_session`: end it now, with the summary (during wrap-up too).
     pub(in crate::room) fn end_session(&mut self, now: Millis) -> R {
         if self.info.status == RoomStatus::Closed {
             return Err(RoomError::SessionEnded);
@@ -151,23 +175,56 @@ impl Room {
 
     // ----- helpers -----
 
-    fn end(&mut self, now: Millis) {
-        self.info.status = RoomStatus::Closed;
-        if let Some(run) = self.energy.take() {
-            let mut c = run.check;
-            c.open = false;
-            self.energy_done.push(c);
+    /// The scheduled end is reached: wrap up (see the module doc).
+    fn start_wrap_up(&mut self, end: Millis, now: Millis) {
+        let until = now.saturating_add(self.limits.wrap_up_ms);
+        self.info.wrap_up_until = Some(until);
+        self.room_updated(now);
+        self.emit(
+            Audience::All,
+            Event::WrapUp {
+                ends_at: end,
+                until,
+            },
+            now,
+        );
+        let summary = Box::new(self.summary_as_of(now));
+        self.emit_to_facilitators(
+            Event::WrapUpPreview {
+                suggestion: library::checkout(),
+                summary,
+            },
+            now,
+        );
+    }
+
+    /// The summary if the session ended now (the open energy check counted
+    /// as it would be shown closed). Changes nothing.
+    fn summary_as_of(&self, now: Millis) -> Summary {
+        let mut energy_checks = self.energy_done.clone();
+        if let Some(run) = &self.energy {
+            energy_checks.push(self.final_view(run.clone()));
         }
-        let summary = Summary {
+        Summary {
             room_id: self.info.id.clone(),
             title: self.info.title.clone(),
             started_at: self.opened_at.unwrap_or(self.created_at),
             ended_at: now,
             highlights: self.highlights.clone(),
-            energy_checks: self.energy_done.clone(),
+            energy_checks,
             energizers: self.energizers_used.clone(),
             parking_lot: self.parking.clone(),
-        };
+        }
+    }
+
+    fn end(&mut self, now: Millis) {
+        self.info.status = RoomStatus::Closed;
+        self.info.wrap_up_until = None;
+        let summary = self.summary_as_of(now);
+        if let Some(run) = self.energy.take() {
+            let c = self.final_view(run);
+            self.energy_done.push(c);
+        }
         self.summary = Some(summary.clone());
         self.timers.clear();
         self.room_updated(now);

@@ -133,6 +133,106 @@ fn timed_energizer_starts_a_timer() {
     one(&out, "timer_expired");
 }
 
+/// Push a timed energizer (60 s) and answer it once.
+fn timed(fx: &mut Fx, id: &str) -> EnergizerRun {
+    started_run(&fx.ok(
+        "f",
+        ClientMsg::PushEnergizer {
+            energizer_id: Some(id.into()),
+            prompt: None,
+            duration_secs: Some(60),
+        },
+    ))
+}
+
+#[test]
+fn a_timed_energizer_closes_at_its_expiry_exactly_once() {
+    let mut fx = Fx::new();
+    let run = timed(&mut fx, "one-word");
+    fx.ok(
+        "c1",
+        ClientMsg::AnswerEnergizer {
+            run_id: run.id.clone(),
+            text: "Tired".into(),
+        },
+    );
+    assert!(fx.tick(T0 + 60 * SEC - 1).is_empty());
+    let out = fx.tick(T0 + 60 * SEC);
+    assert_eq!(kinds(&out), vec!["timer_expired", "energizer_closed"]);
+    let (aud, _, Event::EnergizerClosed { run_id }) = one(&out, "energizer_closed") else {
+        unreachable!()
+    };
+    assert_eq!((aud, run_id), (&Audience::All, &run.id));
+    let shown = fx.snapshot("c2").energizer.unwrap();
+    assert!(!shown.open);
+    assert_eq!(shown.answers.len(), 1, "answers stay readable");
+    fx.refuse(
+        "c2",
+        ClientMsg::AnswerEnergizer {
+            run_id: run.id.clone(),
+            text: "Late".into(),
+        },
+        ErrorCode::NotFound,
+    );
+    // Ticking again, or on another instance after a takeover: nothing more.
+    assert_eq!(fx.room.next_deadline(), None);
+    assert!(fx.tick(T0 + 61 * SEC).is_empty());
+    let json = serde_json::to_string(&fx.room).unwrap();
+    fx.room = serde_json::from_str(&json).unwrap();
+    fx.room.restore(vec![]);
+    fx.last_seq = fx.room.seq();
+    assert!(fx.tick(T0 + 62 * SEC).is_empty());
+}
+
+#[test]
+fn a_timed_energizer_taken_over_before_expiry_closes_on_the_new_owner() {
+    let mut fx = Fx::new();
+    let run = timed(&mut fx, "weather");
+    let json = serde_json::to_string(&fx.room).unwrap();
+    fx.room = serde_json::from_str(&json).unwrap();
+    fx.room.restore(vec![]);
+    fx.last_seq = fx.room.seq();
+    assert_eq!(fx.room.next_deadline(), Some(T0 + 60 * SEC));
+    let out = fx.tick(T0 + 90 * SEC);
+    assert_eq!(all_of(&out, "energizer_closed").len(), 1);
+    assert!(matches!(
+        one(&out, "energizer_closed").2,
+        Event::EnergizerClosed { run_id } if *run_id == run.id
+    ));
+}
+
+#[test]
+fn an_energizer_closed_or_replaced_early_is_not_closed_again() {
+    let mut fx = Fx::new();
+    let run = timed(&mut fx, "one-word");
+    fx.now = T0 + 10 * SEC;
+    fx.ok(
+        "f",
+        ClientMsg::CloseEnergizer {
+            run_id: run.id.clone(),
+        },
+    );
+    assert_eq!(kinds(&fx.tick(T0 + 60 * SEC)), vec!["timer_expired"]);
+
+    // Replaced by an untimed one: the old timer's expiry leaves the new one open.
+    let old = timed(&mut fx, "weather");
+    fx.now = T0 + 70 * SEC;
+    let out = fx.ok(
+        "f",
+        ClientMsg::PushEnergizer {
+            energizer_id: Some("stretch".into()),
+            prompt: None,
+            duration_secs: None,
+        },
+    );
+    assert!(matches!(
+        one(&out, "energizer_closed").2,
+        Event::EnergizerClosed { run_id } if *run_id == old.id
+    ));
+    assert_eq!(kinds(&fx.tick(T0 + 120 * SEC)), vec!["timer_expired"]);
+    assert!(fx.snapshot("c1").energizer.unwrap().open);
+}
+
 #[test]
 fn a_refused_energizer_push_keeps_the_open_one() {
     let mut fx = Fx::new();

@@ -24,6 +24,7 @@ mod text;
 mod timers;
 mod unmoderated;
 mod waiting;
+mod wrap_up;
 
 const T0: Millis = 1_700_000_000_000;
 const KEY: &str = "KEY";

@@ -16,6 +16,7 @@ import { wireEnergy } from './energy.js';
 import { wireAirtime } from './airtime.js';
 import { wireShareHistory } from './history.js';
 import { wireLead } from './lead.js';
+import { wireWrapUp } from './wrapup.js';
 
 export function wireControls(app) {
   // Everyone.
@@ -40,4 +41,5 @@ export function wireControls(app) {
   wireEnergy(app);
   wireAirtime(app);
   wireSessionEnd(app);
+  wireWrapUp(app);
 }

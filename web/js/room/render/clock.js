@@ -1,7 +1,8 @@
 // The schedule, redrawn every 250 ms by app.js: every [data-deadline] countdown (timers, the
-// lobby), the session clock, and the 5- and 1-minute session warnings.
+// lobby), the session clock, the 5- and 1-minute session warnings, and the wrap-up banner
+// (from info.wrap_up_until, so a late joiner sees it too).
 
-import { byTestId as T, formatDuration } from '../../dom.js';
+import { byTestId as T, formatDuration, formatClock } from '../../dom.js';
 import { setBanner, clearBanner } from '../../ui.js';
 
 export function tick(app) {
@@ -14,6 +15,17 @@ export function tick(app) {
   }
   const clock = T('session-clock');
   const st = app.state;
+  const until = st && st.info.status !== 'closed' && app.phase !== 'removed' ? st.info.wrap_up_until : null;
+  if (until) {
+    clearBanner('warning');
+    setBanner('wrapup', `Wrapping up — the room closes at ${formatClock(until)}`, 'warn');
+    const text = `Wrapping up · ${formatDuration(Math.max(0, until - now))}`;
+    if (clock.textContent !== text) clock.textContent = text;
+    clock.hidden = false;
+    clock.classList.add('soon');
+    return;
+  }
+  clearBanner('wrapup');
   if (st && st.info.ends_at && st.info.status !== 'closed' && app.phase !== 'removed') {
     const left = st.info.ends_at - now;
     const text = left > 0 ? `Time left ${formatDuration(left)}` : 'Ending…';

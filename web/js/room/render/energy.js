@@ -1,5 +1,6 @@
 // The anonymous energy check: my answer buttons (controls/energy.js) or my answer, and the
-// aggregate (also used by the summary).
+// aggregate (also used by the summary). Below k answers the server sends no levels
+// (`distribution: null`): only "n answers so far — waiting for more answers".
 
 import { h, byTestId as T, replaceChildren } from '../../dom.js';
 import { answerEnergy } from '../controls/energy.js';
@@ -35,12 +36,22 @@ export function renderEnergy(app) {
 
 export function energyAggregate(c) {
   const total = c.count;
+  const answers = `${total} ${total === 1 ? 'answer' : 'answers'}`;
+  if (!c.distribution) {
+    // Too few answers to show anything anonymously: the count alone.
+    return h('div', { class: 'energy-aggregate', testid: 'energy-aggregate', dataset: { count: String(total), checkId: c.id, hidden: '1' } },
+      h('p', { class: 'energy-count', testid: 'energy-count' },
+        c.open ? `${answers} so far — waiting for more answers` : `${answers} — too few to show anonymously`));
+  }
+  // The levels may cover fewer answers than the count (they move in steps of k).
+  const covered = c.distribution.reduce((acc, n) => acc + n, 0);
   const sum = c.distribution.reduce((acc, n, i) => acc + n * (i + 1), 0);
-  const avg = total ? (sum / total).toFixed(1) : '–';
+  const avg = covered ? (sum / covered).toFixed(1) : '–';
+  const of = covered < total ? ` (levels of ${covered})` : '';
   return h('div', { class: 'energy-aggregate', testid: 'energy-aggregate', dataset: { count: String(total), checkId: c.id } },
-    h('p', { class: 'energy-count', testid: 'energy-count' }, `${total} ${total === 1 ? 'answer' : 'answers'}${total ? ` · average ${avg}` : ''}`),
+    h('p', { class: 'energy-count', testid: 'energy-count' }, `${answers} · average ${avg}${of}`),
     h('ul', { class: 'energy-dist' }, c.distribution.map((n, i) => h('li', null,
       h('span', { class: 'lvl' }, String(i + 1)),
-      h('meter', { min: '0', max: String(Math.max(total, 1)), value: String(n), 'aria-label': `Level ${i + 1}: ${n}` }),
+      h('meter', { min: '0', max: String(Math.max(covered, 1)), value: String(n), 'aria-label': `Level ${i + 1}: ${n}` }),
       h('span', { class: 'n' }, String(n))))));
 }
