@@ -308,6 +308,7 @@ impl RawWs {
             name: name.into(),
             facilitator_key: None,
             resume: None,
+            device_id: None,
         };
         self.send_text(&serde_json::to_string(&join).unwrap()).await;
         welcome_of(

@@ -44,7 +44,7 @@ pub use state::{Audience, ConnId, Control, Effect, JoinCtx, Limits, Out, Room};
 
 use crate::error::RoomError;
 use huddle_protocol::*;
-use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy};
+use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy, Removal};
 
 type R = Result<(), RoomError>;
 
