@@ -105,7 +105,10 @@ fn check_decode(text: &str) {
             assert!(
                 matches!(
                     code,
-                    ErrorCode::BadJson | ErrorCode::UnknownType | ErrorCode::BadMessage
+                    ErrorCode::BadJson
+                        | ErrorCode::UnknownType
+                        | ErrorCode::BadMessage
+                        | ErrorCode::UnknownField
                 ),
                 "{code:?}"
             );
