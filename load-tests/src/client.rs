@@ -454,6 +454,7 @@ async fn connect_and_join(shared: &Shared, plan: &ClientPlan) -> Result<(Ws, Rec
                     None
                 },
                 resume: None,
+                device_id: None,
             };
             send_json(&mut ws, &join).await?;
             // Bounded by the caller's timeout.

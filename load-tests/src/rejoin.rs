@@ -70,6 +70,7 @@ fn join_frame(room_id: &str, name: &str, key: Option<&str>) -> Result<String> {
         name: name.to_string(),
         facilitator_key: key.map(str::to_string),
         resume: None,
+        device_id: None,
     })?)
 }
 

@@ -391,6 +391,7 @@ pub struct You {
 
 /// Sent in a join to come back as the same member after a disconnect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Resume {
     pub member_id: String,
     pub token: String,
@@ -400,11 +401,23 @@ pub struct Resume {
     pub epoch: String,
 }
 
+/// Whether `id` is a well-formed device id ([`ClientMsg::Join`]'s
+/// `device_id`): 16 to 64 ASCII letters, digits, `-` or `_` (a random id the
+/// browser keeps, e.g. a UUID). Anything else is refused with `invalid`.
+pub fn valid_device_id(id: &str) -> bool {
+    (16..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 // ---------------------------------------------------------------------------
 // Client → server
 // ---------------------------------------------------------------------------
 
-/// Every frame a client may send. Unknown `type`s are refused with `unknown_type`.
+/// Every frame a client may send. Unknown `type`s are refused with
+/// `unknown_type`, fields a message does not have (also in field-less
+/// messages and nested objects) with `unknown_field` ([`decode_client`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
@@ -418,6 +431,10 @@ pub enum ClientMsg {
         facilitator_key: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<Resume>,
+        /// This browser's device id (see [`valid_device_id`]): a member removed
+        /// from the room is kept out when they join again with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_id: Option<String>,
     },
     /// Leave the room for good (no resume).
     Leave,
@@ -691,6 +708,25 @@ impl ClientMsg {
             ClientMsg::RotateKey => "rotate_key",
             ClientMsg::SetShareHistory { .. } => "set_share_history",
         }
+    }
+
+    /// True for the messages with no field but `type`. Serde lets an
+    /// internally tagged unit variant through with any extra fields, so
+    /// [`decode_client`] checks these itself (a test sends an unknown field
+    /// with every known type: a new field-less message missing here fails it).
+    pub fn is_field_less(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::Leave
+                | ClientMsg::RaiseHand
+                | ClientMsg::Distress
+                | ClientMsg::ListEnergizers
+                | ClientMsg::ShowGroundRules
+                | ClientMsg::OpenEnergyCheck
+                | ClientMsg::Airtime
+                | ClientMsg::EndSession
+                | ClientMsg::RotateKey
+        )
     }
 
     /// True for commands only facilitators and co-facilitators may send.
@@ -989,6 +1025,8 @@ pub enum ErrorCode {
     UnknownType,
     /// A known type with missing or ill-typed fields.
     BadMessage,
+    /// A field the message (or request body) does not have; `message` names it.
+    UnknownField,
     /// Frame or field over its size limit.
     TooLarge,
     /// Binary frames are not part of the protocol.
@@ -1026,6 +1064,7 @@ impl ErrorCode {
             ErrorCode::BadJson => "bad_json",
             ErrorCode::UnknownType => "unknown_type",
             ErrorCode::BadMessage => "bad_message",
+            ErrorCode::UnknownField => "unknown_field",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::BinaryNotSupported => "binary_not_supported",
             ErrorCode::VersionMismatch => "version_mismatch",
@@ -1055,9 +1094,27 @@ impl ErrorCode {
 }
 
 /// Decode a client frame, classifying failures into stable error codes.
-/// Never panics, whatever the input.
+/// Never panics, whatever the input. Nothing is silently dropped: a field the
+/// message does not have, at the top or in a nested object (`resume`), is
+/// refused with [`ErrorCode::UnknownField`] and a message naming it
+/// ("unknown field `x` in `leave`", "unknown field `x` in `join.resume`").
 pub fn decode_client(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
     match serde_json::from_str::<ClientMsg>(text) {
+        Ok(m) if m.is_field_less() => {
+            // Serde ignores whatever else a field-less message carries.
+            let value: serde_json::Value = serde_json::from_str(text)
+                .map_err(|_| (ErrorCode::BadJson, "frame is not valid JSON".to_string()))?;
+            let extra = value
+                .as_object()
+                .and_then(|o| o.keys().find(|k| k.as_str() != "type"));
+            match extra {
+                Some(k) => Err((
+                    ErrorCode::UnknownField,
+                    format!("unknown field `{}` in `{}`", shown_field(k), m.type_name()),
+                )),
+                None => Ok(m),
+            }
+        }
         Ok(m) => Ok(m),
         Err(e) => {
             // Classify: not JSON at all, unknown type, or bad fields of a known type.
@@ -1073,9 +1130,56 @@ pub fn decode_client(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
                 Some(t) if !KNOWN_CLIENT_TYPES.contains(&t) => {
                     Err((ErrorCode::UnknownType, "unknown message type".into()))
                 }
-                Some(_) => Err((ErrorCode::BadMessage, sanitize_serde_error(&e.to_string()))),
+                Some(t) => {
+                    let msg = e.to_string();
+                    match unknown_field(&msg) {
+                        Some(field) => {
+                            // Where: the frame itself, or one of its objects.
+                            let at = if obj.contains_key(&field) {
+                                t.to_string()
+                            } else {
+                                obj.iter()
+                                    .find(|(_, v)| {
+                                        v.as_object().is_some_and(|o| o.contains_key(&field))
+                                    })
+                                    .map(|(k, _)| format!("{t}.{}", shown_field(k)))
+                                    .unwrap_or_else(|| t.to_string())
+                            };
+                            Err((
+                                ErrorCode::UnknownField,
+                                format!("unknown field `{}` in `{at}`", shown_field(&field)),
+                            ))
+                        }
+                        None => Err((ErrorCode::BadMessage, sanitize_serde_error(&msg))),
+                    }
+                }
             }
         }
+    }
+}
+
+/// The field serde's `deny_unknown_fields` refused, from its error message
+/// ("unknown field `x`, expected …"), wherever it sits in the text (axum
+/// prefixes its own words). `None` for any other error.
+pub fn unknown_field(serde_message: &str) -> Option<String> {
+    const AT: &str = "unknown field `";
+    let rest = &serde_message[serde_message.find(AT)? + AT.len()..];
+    // serde writes the name as is: it ends at the last "`," or "`" before " at line".
+    let end = rest
+        .find("`, expected")
+        .or_else(|| rest.find("`, there are no fields"))
+        .or_else(|| rest.rfind('`'))?;
+    Some(rest[..end].to_string())
+}
+
+/// A client-chosen field name as we show it back: at most 40 characters,
+/// no control characters.
+pub fn shown_field(name: &str) -> String {
+    let clean: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+    if name.chars().filter(|c| !c.is_control()).nth(40).is_some() {
+        format!("{clean}…")
+    } else {
+        clean
     }
 }
 
@@ -1151,8 +1255,9 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
 // HTTP API bodies
 // ---------------------------------------------------------------------------
 
-/// `POST /api/rooms` body.
+/// `POST /api/rooms` body. A field it does not have is refused (400, `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct CreateRoom {
     pub title: String,
     #[serde(default)]
@@ -1193,10 +1298,107 @@ mod tests {
                 room_id: "r1".into(),
                 name: "Sam".into(),
                 facilitator_key: None,
-                resume: None
+                resume: None,
+                device_id: None,
             }
         );
         assert_eq!(serde_json::to_string(&m).unwrap(), j);
+    }
+
+    #[test]
+    fn join_carries_an_optional_device_id() {
+        let j =
+            r#"{"type":"join","v":1,"room_id":"r1","name":"Sam","device_id":"0123456789abcdef"}"#;
+        let m = decode_client(j).unwrap();
+        assert!(
+            matches!(&m, ClientMsg::Join { device_id: Some(d), .. } if d == "0123456789abcdef")
+        );
+        assert_eq!(serde_json::to_string(&m).unwrap(), j);
+        assert!(valid_device_id("0123456789abcdef"));
+        assert!(valid_device_id(&"a-_Z".repeat(16)));
+        assert!(!valid_device_id("short"));
+        assert!(!valid_device_id(&"a".repeat(65)));
+        assert!(!valid_device_id("0123456789abcdef ghi"));
+        assert!(!valid_device_id("0123456789abcdéf"));
+    }
+
+    fn refused_field(frame: &str) -> String {
+        match decode_client(frame) {
+            Err((ErrorCode::UnknownField, m)) => m,
+            other => panic!("{frame}: expected unknown_field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_in_field_less_messages() {
+        assert_eq!(
+            refused_field(r#"{"type":"leave","x":1}"#),
+            "unknown field `x` in `leave`"
+        );
+        assert_eq!(
+            refused_field(r#"{"type":"distress","note":"x"}"#),
+            "unknown field `note` in `distress`"
+        );
+        assert_eq!(
+            refused_field(r#"{"x":null,"type":"rotate_key"}"#),
+            "unknown field `x` in `rotate_key`"
+        );
+        // The bare form still decodes, and serializes as before.
+        for (frame, msg) in [
+            (r#"{"type":"leave"}"#, ClientMsg::Leave),
+            (r#"{"type":"distress"}"#, ClientMsg::Distress),
+            (r#"{"type":"raise_hand"}"#, ClientMsg::RaiseHand),
+            (r#"{"type":"list_energizers"}"#, ClientMsg::ListEnergizers),
+            (r#"{"type":"airtime"}"#, ClientMsg::Airtime),
+            (r#"{"type":"rotate_key"}"#, ClientMsg::RotateKey),
+        ] {
+            assert_eq!(decode_client(frame).unwrap(), msg);
+            assert_eq!(serde_json::to_string(&msg).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_in_messages_with_fields_and_nested_objects() {
+        assert_eq!(
+            refused_field(r#"{"type":"chat","text":"hi","colour":"red"}"#),
+            "unknown field `colour` in `chat`"
+        );
+        assert_eq!(
+            refused_field(r#"{"type":"ping","t":1,"x":2}"#),
+            "unknown field `x` in `ping`"
+        );
+        let nested = r#"{"type":"join","v":1,"room_id":"r","name":"Sam","resume":{"member_id":"m","token":"t","last_seq":0,"epoch":"e","admin":true}}"#;
+        assert_eq!(
+            refused_field(nested),
+            "unknown field `admin` in `join.resume`"
+        );
+        // A client-chosen name is shown short and without control characters.
+        let long = format!(r#"{{"type":"leave","{}\n":1}}"#, "y".repeat(100));
+        let m = refused_field(&long);
+        assert_eq!(m, format!("unknown field `{}…` in `leave`", "y".repeat(40)));
+    }
+
+    #[test]
+    fn every_known_type_refuses_an_unknown_field() {
+        for t in KNOWN_CLIENT_TYPES {
+            let m = refused_field(&format!(r#"{{"type":"{t}","zz_unknown":1}}"#));
+            assert_eq!(m, format!("unknown field `zz_unknown` in `{t}`"), "{t}");
+        }
+    }
+
+    #[test]
+    fn create_room_refuses_unknown_fields() {
+        let e = serde_json::from_str::<CreateRoom>(r#"{"title":"t","colour":"red"}"#)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(unknown_field(&e).as_deref(), Some("colour"));
+        assert!(serde_json::from_str::<CreateRoom>(r#"{"title":"t"}"#).is_ok());
+        assert_eq!(unknown_field("missing field `title`"), None);
+        assert_eq!(
+            unknown_field("Failed to deserialize: unknown field `a`b`, expected `c` at line 1")
+                .as_deref(),
+            Some("a`b")
+        );
     }
 
     #[test]
@@ -1257,6 +1459,7 @@ mod tests {
             ErrorCode::BadResume,
             ErrorCode::NameTaken,
             ErrorCode::InvalidText,
+            ErrorCode::UnknownField,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }

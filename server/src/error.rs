@@ -382,6 +382,8 @@ pub enum SessionError {
     RoomNotFound,
     #[error("join a room first")]
     NotJoined,
+    #[error("device_id must be 16 to 64 letters, digits, `-` or `_`")]
+    BadDeviceId,
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }
@@ -396,6 +398,7 @@ impl SessionError {
             SessionError::AlreadyJoined | SessionError::JoinedBefore => ErrorCode::AlreadyJoined,
             SessionError::RoomNotFound => ErrorCode::RoomNotFound,
             SessionError::NotJoined => ErrorCode::NotJoined,
+            SessionError::BadDeviceId => ErrorCode::Invalid,
             SessionError::Broker(e) => e.code(),
         }
     }
@@ -410,6 +413,10 @@ impl SessionError {
 pub enum HttpError {
     #[error("body must be JSON: {{\"title\": \"...\", \"kind\": \"group|drop_in|one_on_one\"}}")]
     BadBody,
+    /// A field the body does not have (never silently dropped): `field` is
+    /// shown as [`huddle_protocol::shown_field`] cleans it.
+    #[error("unknown field `{field}` in the request body")]
+    UnknownField { field: String },
     #[error("only drop-in rooms are listed publicly (kind=drop_in)")]
     OnlyDropInsListed,
     #[error("no such room")]
@@ -446,6 +453,7 @@ impl HttpError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             HttpError::BadBody => Some(ErrorCode::BadMessage),
+            HttpError::UnknownField { .. } => Some(ErrorCode::UnknownField),
             HttpError::OnlyDropInsListed | HttpError::NotEnded => Some(ErrorCode::Invalid),
             HttpError::RoomNotFound => Some(ErrorCode::RoomNotFound),
             HttpError::KeyRequired | HttpError::OrganizerKeyRequired => Some(ErrorCode::Forbidden),
@@ -463,7 +471,9 @@ impl HttpError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            HttpError::BadBody | HttpError::OnlyDropInsListed => StatusCode::BAD_REQUEST,
+            HttpError::BadBody | HttpError::UnknownField { .. } | HttpError::OnlyDropInsListed => {
+                StatusCode::BAD_REQUEST
+            }
             HttpError::RoomNotFound | HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::KeyRequired
             | HttpError::OrganizerKeyRequired

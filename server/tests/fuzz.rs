@@ -105,7 +105,10 @@ fn check_decode(text: &str) {
             assert!(
                 matches!(
                     code,
-                    ErrorCode::BadJson | ErrorCode::UnknownType | ErrorCode::BadMessage
+                    ErrorCode::BadJson
+                        | ErrorCode::UnknownType
+                        | ErrorCode::BadMessage
+                        | ErrorCode::UnknownField
                 ),
                 "{code:?}"
             );
@@ -339,6 +342,7 @@ impl World {
                 name: c.text.clone(),
                 facilitator_key: None,
                 resume: None,
+                device_id: None,
             },
             1 => ClientMsg::Leave,
             2 => ClientMsg::Ping { t: c.n as u64 },
@@ -675,6 +679,7 @@ impl World {
             conn: "probe".into(),
             instance: "i1".into(),
             addr_hash: None,
+            device_hash: None,
         };
         if probe
             .join(&c, PROTOCOL_VERSION, "Probe", Some(KEY), None, now)
@@ -783,6 +788,7 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                     conn: conn.clone(),
                     instance: if *other_instance { "i2" } else { "i1" }.into(),
                     addr_hash: None,
+                    device_hash: None,
                 };
                 let key = facilitator.then_some(KEY);
                 if let Err(e) = room.join(&c, PROTOCOL_VERSION, name, key, None, now) {
@@ -873,6 +879,7 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                     conn: conn.clone(),
                     instance: "i1".into(),
                     addr_hash: None,
+                    device_hash: None,
                 };
                 match room.join(&c, PROTOCOL_VERSION, "Back", None, Some(&resume), now) {
                     Err(e) => {

@@ -359,6 +359,7 @@ async fn lost_history_is_announced_with_history_reset() {
                 last_seq: last,
                 epoch: epoch.clone(),
             }),
+            device_id: None,
         })
         .await;
         let end = back
@@ -561,6 +562,7 @@ async fn a_room_is_never_unmoderated_across_instances() {
             last_seq: last,
             epoch,
         }),
+        device_id: None,
     })
     .await;
     back.wait_for(20, |m| matches!(m, ServerMsg::Resumed { .. }))

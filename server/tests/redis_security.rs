@@ -66,6 +66,7 @@ fn resume_msg(room: &str, you: &You, last: u64, epoch: &str) -> ClientMsg {
             last_seq: last,
             epoch: epoch.into(),
         }),
+        device_id: None,
     }
 }
 

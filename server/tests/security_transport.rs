@@ -24,6 +24,7 @@ fn join_msg(room_id: &str, name: &str) -> ClientMsg {
         name: name.into(),
         facilitator_key: None,
         resume: None,
+        device_id: None,
     }
 }
 

@@ -133,6 +133,7 @@ fn join_msg(room_id: &str, name: &str, v: u32, key: Option<&str>) -> ClientMsg {
         name: name.into(),
         facilitator_key: key.map(str::to_string),
         resume: None,
+        device_id: None,
     }
 }
 
@@ -306,6 +307,7 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
             name: "x".into(),
             facilitator_key: None,
             resume: None,
+            device_id: None,
         },
         ClientMsg::Leave,
         ClientMsg::Ping { t: 1 },
@@ -717,6 +719,7 @@ async fn resume_replays_exactly_what_was_missed() {
                 last_seq,
                 epoch: epoch.clone(),
             }),
+            device_id: None,
         })
         .await;
         bad.expect_error(ErrorCode::BadResume).await;

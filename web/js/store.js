@@ -5,8 +5,11 @@
 // Only while the tab is in the room: the saved state holds the conversation,
 // so once the tab is done with the room (Leave, removed, declined, the session
 // ended, the room is gone) `clear` drops everything about it (issue 22 G).
-// Nothing about a room is ever written to localStorage (only the province
-// picked for the crisis lines: crisis.js).
+// Two things are written to localStorage, neither about a room: the province picked for the
+// crisis lines (crisis.js), and this browser's device id (`deviceId`): a random id,
+// naming nobody and no room, sent in `join` so that a member removed from a room cannot come
+// back by a plain join from the same browser (issue 15, item 7). Another browser, a private
+// window or cleared site data is a new device: the waiting room is the remedy for that.
 
 const P = 'huddle.';
 
@@ -28,7 +31,29 @@ function set(k, v) {
   }
 }
 
+const DEVICE_RE = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** 32 random hex digits (crypto.getRandomValues works outside secure contexts too). */
+function randomId() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
 export const store = {
+  /** This browser's device id (created once, kept in localStorage); null when storage is off. */
+  deviceId() {
+    try {
+      let id = localStorage.getItem(P + 'device');
+      if (!id || !DEVICE_RE.test(id)) {
+        id = randomId();
+        localStorage.setItem(P + 'device', id);
+      }
+      return id;
+    } catch {
+      return null; // storage disabled: join without one
+    }
+  },
   key: (room) => get('key.' + room),
   setKey: (room, key) => set('key.' + room, key),
   name: (room) => get('name.' + room),

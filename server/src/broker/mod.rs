@@ -145,6 +145,10 @@ pub enum RoomCmd {
         name: String,
         facilitator_key: Option<String>,
         resume: Option<Resume>,
+        /// The hash of the join's `device_id` (removal keep-out); absent from
+        /// instances that predate it.
+        #[serde(default)]
+        device_hash: Option<String>,
     },
     Client {
         conn: ConnId,

@@ -76,8 +76,9 @@ pub async fn create(
             });
         }
     }
-    let Ok(Json(spec)) = body else {
-        return Err(HttpError::BadBody);
+    let spec = match body {
+        Ok(Json(spec)) => spec,
+        Err(rejection) => return Err(body_refused(&rejection)),
     };
     if spec.kind == RoomKind::DropIn {
         let presented = headers
@@ -103,6 +104,17 @@ pub async fn create(
         }),
     )
         .into_response())
+}
+
+/// Why a JSON body was refused: a field it does not have is named
+/// (`unknown_field`), anything else is a bad body.
+pub fn body_refused(rejection: &JsonRejection) -> HttpError {
+    match huddle_protocol::unknown_field(&rejection.body_text()) {
+        Some(f) => HttpError::UnknownField {
+            field: huddle_protocol::shown_field(&f),
+        },
+        None => HttpError::BadBody,
+    }
 }
 
 pub async fn info(

@@ -46,7 +46,7 @@ pub use state::{
 
 use crate::error::RoomError;
 use huddle_protocol::*;
-use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy};
+use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy, Removal};
 
 type R = Result<(), RoomError>;
 

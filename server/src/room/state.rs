@@ -128,6 +128,8 @@ pub struct JoinCtx {
     pub instance: String,
     /// Hash of the client address, for keep-out after removal (none for loopback).
     pub addr_hash: Option<String>,
+    /// Hash of the join's `device_id` (one per browser), for keep-out after removal.
+    pub device_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,6 +160,9 @@ pub(super) struct MemberRec {
     /// then brings the person back as a new member, not as this one).
     #[serde(default)]
     pub(super) grace_expired: bool,
+    /// The hash of the device id it last joined or resumed with, if any.
+    #[serde(default)]
+    pub(super) device_hash: Option<String>,
 }
 
 impl MemberRec {
@@ -196,6 +201,20 @@ pub(super) struct Pending {
     pub(super) role: Role,
     pub(super) addr_hash: Option<String>,
     pub(super) why: PendingWhy,
+    #[serde(default)]
+    pub(super) device_hash: Option<String>,
+}
+
+/// A member removed from the room, remembered for the room's life (beside
+/// the token, id and address sets): the device they used, kept out like the
+/// rest, and their name for the facilitators' notice when they try again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Removal {
+    pub(super) member_id: String,
+    pub(super) name: String,
+    pub(super) device_hash: Option<String>,
+    /// When the facilitators were last told this person tried to rejoin.
+    pub(super) noticed_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -231,6 +250,9 @@ pub struct Room {
     pub(super) removed_tokens: BTreeSet<String>,
     pub(super) removed_addrs: BTreeSet<String>,
     pub(super) removed_members: BTreeSet<String>,
+    /// Removed members' devices and names (see [`Removal`]).
+    #[serde(default)]
+    pub(super) removals: Vec<Removal>,
     /// Members who dropped out: those whose instance died may resume with their
     /// token and come back as themselves; those whose grace period ran out
     /// (`grace_expired`) come back as a new member (new id, no ghost).
@@ -319,6 +341,7 @@ impl Room {
             removed_tokens: BTreeSet::new(),
             removed_addrs: BTreeSet::new(),
             removed_members: BTreeSet::new(),
+            removals: Vec::new(),
             departed: VecDeque::new(),
             messages: VecDeque::new(),
             timers: Vec::new(),

@@ -59,11 +59,13 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
             name,
             facilitator_key,
             resume,
+            device_hash,
         } => {
             let ctx = JoinCtx {
                 conn: conn.clone(),
                 instance,
                 addr_hash,
+                device_hash,
             };
             if let Err(e) = room.join(
                 &ctx,

@@ -16,12 +16,13 @@ pub mod writer;
 use crate::broker::{FrameText, RoomCmd};
 use crate::error::{SessionError, TransportError};
 use crate::metrics::Metrics;
+use crate::room::hash_secret;
 use crate::room::ConnId;
 use crate::rooms::{OutQueue, Outgoing, Rooms};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use governor::{Quota, RateLimiter};
-use huddle_protocol::{decode_client, ClientMsg, ServerMsg};
+use huddle_protocol::{decode_client, valid_device_id, ClientMsg, ServerMsg};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering::Relaxed;
@@ -192,6 +193,7 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                 name,
                 facilitator_key,
                 resume,
+                device_id,
             } => {
                 if bound.load(Relaxed) || left {
                     // Admitted once already, or left: one join per connection.
@@ -201,6 +203,10 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                         SessionError::JoinedBefore
                     };
                     send(e, Some("join"));
+                    continue;
+                }
+                if device_id.as_deref().is_some_and(|d| !valid_device_id(d)) {
+                    send(SessionError::BadDeviceId, Some("join"));
                     continue;
                 }
                 if !plausible_room_id(&room_id) {
@@ -242,6 +248,8 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                     name,
                     facilitator_key,
                     resume,
+                    // Only its hash crosses instances and is kept (removal keep-out).
+                    device_hash: device_id.as_deref().map(hash_secret),
                 };
                 match rooms.submit(&room_id, cmd).await {
                     Ok(()) => room = Some(room_id),

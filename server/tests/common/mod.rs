@@ -714,6 +714,7 @@ impl Client {
             name: name.into(),
             facilitator_key: key.map(str::to_string),
             resume,
+            device_id: None,
         })
         .await;
         self.recv().await
@@ -781,6 +782,7 @@ impl Client {
                 last_seq,
                 epoch: epoch.into(),
             }),
+            device_id: None,
         })
         .await;
         let (m, before) = self

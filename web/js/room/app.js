@@ -151,6 +151,9 @@ export class RoomApp {
   joinFrame() {
     const f = { type: 'join', v: PROTOCOL_VERSION, room_id: this.roomId, name: this.name || 'Guest' };
     if (this.key) f.facilitator_key = this.key;
+    // Keeps a removed member out of this room on a plain rejoin from this browser.
+    const device = store.deviceId();
+    if (device) f.device_id = device;
     const r = store.resume(this.roomId);
     if (r && r.member_id && r.token) {
       f.resume = {

@@ -31,6 +31,7 @@ impl Room {
         let mut expired = None;
         if let Some(r) = resume {
             if self.removed_tokens.contains(&hash_secret(&r.token)) {
+                self.removed_tried_again(|x| x.member_id == r.member_id, now);
                 return Err(RoomError::Removed);
             }
             if let Some(i) = self.idx(&r.member_id) {
@@ -81,6 +82,11 @@ impl Room {
         };
         let fac = role.is_facilitator();
         if !fac {
+            if let Some(d) = &ctx.device_hash {
+                if self.removed_tried_again(|x| x.device_hash.as_ref() == Some(d), now) {
+                    return Err(RoomError::Removed);
+                }
+            }
             if ctx
                 .addr_hash
                 .as_ref()
@@ -126,6 +132,7 @@ impl Room {
             role,
             addr_hash: ctx.addr_hash.clone(),
             why: why.unwrap_or(PendingWhy::Lobby),
+            device_hash: ctx.device_hash.clone(),
         };
         match why {
             None => self.admit_pending(p, now),
@@ -249,6 +256,7 @@ impl Room {
             disconnected_at: None,
             personal_mutes: BTreeSet::new(),
             grace_expired: false,
+            device_hash: p.device_hash,
         };
         // The first member to join with the key (or the next, once the seat is
         // vacant) is the lead.
@@ -281,6 +289,9 @@ impl Room {
         self.members[i].conn = Some(ctx.conn.clone());
         self.members[i].instance = ctx.instance.clone();
         self.members[i].disconnected_at = None;
+        if ctx.device_hash.is_some() {
+            self.members[i].device_hash = ctx.device_hash.clone();
+        }
         let member = self.members[i].id.clone();
         // Tokens rotate on every (re)connect; a resume token is good for one use.
         let token = new_secret();
@@ -446,6 +457,12 @@ impl Room {
             if let Some(a) = m.addr_hash {
                 self.removed_addrs.insert(a);
             }
+            self.removals.push(Removal {
+                member_id: m.id.clone(),
+                name: m.name.clone(),
+                device_hash: m.device_hash.clone(),
+                noticed_at: None,
+            });
         } else if reason == LeaveReason::Disconnected {
             self.departed.push_back(m);
             while self.departed.len() > 500 {

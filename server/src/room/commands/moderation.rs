@@ -2,6 +2,9 @@
 
 use crate::room::*;
 
+/// At most one "a removed person tried to rejoin" notice per person this often.
+pub(in crate::room) const REMOVED_NOTICE_EVERY_MS: Millis = 60_000;
+
 impl Room {
     /// `mute` / `unmute`: whether someone member `i` may moderate may post.
     pub(in crate::room) fn set_muted(
@@ -131,6 +134,37 @@ impl Room {
     }
 
     // ----- helpers -----
+
+    /// A join from a removed member (found by `is_them` among the removals):
+    /// the facilitators hear of it, at most once a minute per person, with
+    /// nothing but the name they had. False when no removal matches.
+    pub(in crate::room) fn removed_tried_again(
+        &mut self,
+        is_them: impl Fn(&Removal) -> bool,
+        now: Millis,
+    ) -> bool {
+        let Some(r) = self.removals.iter_mut().find(|r| is_them(r)) else {
+            return false;
+        };
+        if r.noticed_at
+            .is_some_and(|t| now < t + REMOVED_NOTICE_EVERY_MS)
+        {
+            return true;
+        }
+        r.noticed_at = Some(now);
+        let message = format!(
+            "{}, who was removed, tried to rejoin and was kept out.",
+            r.name
+        );
+        self.emit_to_facilitators(
+            Event::RoomNotice {
+                code: "removed_rejoin".into(),
+                message,
+            },
+            now,
+        );
+        true
+    }
 
     /// Whether member `i` may mute or remove member `target`: nobody the lead;
     /// the lead any other facilitator; facilitators co-facilitators; everyone

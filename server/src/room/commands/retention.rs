@@ -41,6 +41,7 @@ mod tests {
             conn: conn.into(),
             instance: "i".into(),
             addr_hash: None,
+            device_hash: None,
         }
     }
 

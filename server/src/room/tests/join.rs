@@ -146,6 +146,7 @@ fn a_connection_joins_once() {
             name: "Again".into(),
             facilitator_key: None,
             resume: None,
+            device_id: None,
         },
         ErrorCode::AlreadyJoined,
     );

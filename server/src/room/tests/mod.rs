@@ -16,6 +16,7 @@ mod lead;
 mod moderation;
 mod parking;
 mod permissions;
+mod removal;
 mod resume;
 mod schedule;
 mod support;
@@ -40,6 +41,7 @@ fn ctx(conn: &str) -> JoinCtx {
         conn: conn.into(),
         instance: "i1".into(),
         addr_hash: None,
+        device_hash: None,
     }
 }
 

@@ -9,6 +9,7 @@ fn remove_keeps_a_member_out() {
         conn: "c3".into(),
         instance: "i1".into(),
         addr_hash: Some("addr-3".into()),
+        device_hash: None,
     };
     fx.join_ctx(&c, "Troll", None, None).unwrap();
     let out = fx.out();
@@ -52,8 +53,13 @@ fn remove_keeps_a_member_out() {
         last_seq: 1,
         epoch: fx.room.epoch().into(),
     };
-    fx.join_refused("c3b", "Troll", None, Some(&r), ErrorCode::Removed);
-    // Resume naming the removed member with another token: removed.
+    assert_eq!(
+        code(fx.join_raw("c3b", "Troll", None, Some(&r))),
+        ErrorCode::Removed
+    );
+    // That was them (their token): the facilitators hear of it (removal.rs).
+    assert_eq!(notice_of(&fx.out()), "removed_rejoin");
+    // Resume naming the removed member with another token: removed, silently.
     let r2 = Resume {
         token: new_secret(),
         ..r

@@ -153,6 +153,7 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
             name: "x".into(),
             facilitator_key: None,
             resume: None,
+            device_id: None,
         },
         ClientMsg::Leave,
         ClientMsg::Ping { t: 1 },

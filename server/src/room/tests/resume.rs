@@ -259,6 +259,7 @@ fn instance_lost_disconnects_its_members_only() {
         conn: "c3".into(),
         instance: "i2".into(),
         addr_hash: None,
+        device_hash: None,
     };
     fx.join_ctx(&c, "Elsewhere", None, None).unwrap();
     let out = fx.out();
@@ -267,6 +268,7 @@ fn instance_lost_disconnects_its_members_only() {
         conn: "c4".into(),
         instance: "i2".into(),
         addr_hash: None,
+        device_hash: None,
     };
     fx.ok("f", ClientMsg::SetWaitingRoom { enabled: true });
     fx.join_ctx(&pending, "Waiting", None, None).unwrap();
@@ -303,6 +305,7 @@ fn instance_lost_disconnects_its_members_only() {
         conn: "c3b".into(),
         instance: "i1".into(),
         addr_hash: None,
+        device_hash: None,
     };
     fx.join_ctx(&c, "", None, Some(&r)).unwrap();
     let out = fx.out();
@@ -398,6 +401,7 @@ fn a_member_back_from_a_lost_instance_is_shown_online() {
         conn: "c3".into(),
         instance: "i2".into(),
         addr_hash: None,
+        device_hash: None,
     };
     fx.join_ctx(&c, "Elsewhere", None, None).unwrap();
     let out = fx.out();
