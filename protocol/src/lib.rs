@@ -17,6 +17,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod oncall;
+pub use oncall::{AlertClosedReason, OnCallAlert, SupportState, ONCALL_DESK_ID};
+
 /// The protocol version a client must send in [`ClientMsg::Join`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -43,6 +46,9 @@ pub enum RoomKind {
     DropIn,
     /// A private room of two (participant + peer supporter).
     OneOnOne,
+    /// The deployment's on-call desk (one, id [`ONCALL_DESK_ID`]): peer
+    /// supporters on call receive the alerts of rooms with no live facilitator.
+    OnCall,
 }
 
 /// A member's role in a room. Permissions are always checked by the server.
@@ -69,8 +75,13 @@ impl Role {
 pub enum RoomStatus {
     /// Before the scheduled start: participants wait in the lobby.
     Scheduled,
+    /// No facilitator or co-facilitator has joined yet: members may join, read,
+    /// accept the ground rules and ask for support; posting is held until one
+    /// arrives (`awaiting_facilitator`).
+    AwaitingFacilitator,
     Open,
-    /// No facilitator present: members can read, nobody can post.
+    /// The facilitator dropped and no co-facilitator took over: members can
+    /// read, participants cannot post.
     Paused,
     /// Ended: no joins, no posts. The summary is available.
     Closed,
@@ -98,6 +109,11 @@ pub struct RoomInfo {
     /// default): they get them after accepting the ground rules.
     #[serde(default)]
     pub share_history: bool,
+    /// Nobody has run the room for `--facilitator-grace-secs` (never arrived
+    /// past the start, or dropped with no co-facilitator): clients show the
+    /// crisis resources and the on-call option to everyone.
+    #[serde(default)]
+    pub unattended: bool,
 }
 
 /// Public room information, as served by `GET /api/rooms` and `GET /api/rooms/{id}`.
@@ -337,6 +353,9 @@ pub struct RoomSnapshot {
     /// with `history_before` and this `before_seq`. `None`: nothing older.
     #[serde(default)]
     pub next_before_seq: Option<u64>,
+    /// On the on-call desk only: the open alerts, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<OnCallAlert>,
 }
 
 /// Who you are in the room (sent in [`ServerMsg::Welcome`]).
@@ -579,6 +598,16 @@ pub enum ClientMsg {
     /// back in a `facilitator_key` reply; the old one no longer joins; every other
     /// member holding the facilitator role becomes a participant.
     RotateKey,
+    // -- on-call desk --
+    /// Acknowledge an alert: the person is told a peer supporter has seen it.
+    AckAlert {
+        alert_id: String,
+    },
+    /// Open a private one-on-one room with the person (acknowledges the alert
+    /// if nobody has yet; refused once another supporter acknowledged it).
+    OpenAlertRoom {
+        alert_id: String,
+    },
     /// Share (or stop sharing) the messages sent before a newcomer arrived with
     /// them, once they accept the ground rules (off by default).
     SetShareHistory {
@@ -648,6 +677,8 @@ impl ClientMsg {
             ClientMsg::ExtendSession { .. } => "extend_session",
             ClientMsg::EndSession => "end_session",
             ClientMsg::RotateKey => "rotate_key",
+            ClientMsg::AckAlert { .. } => "ack_alert",
+            ClientMsg::OpenAlertRoom { .. } => "open_alert_room",
             ClientMsg::SetShareHistory { .. } => "set_share_history",
         }
     }
@@ -924,6 +955,28 @@ pub enum Event {
     KeyRotated {
         demoted: Vec<String>,
     },
+    /// On the on-call desk: an alert arrived or changed (acknowledged, room opened).
+    Alert {
+        alert: OnCallAlert,
+    },
+    /// On the on-call desk: an alert is no longer open.
+    AlertClosed {
+        alert_id: String,
+        reason: AlertClosedReason,
+    },
+    /// To the person who asked for support in a room with no live facilitator.
+    SupportUpdate {
+        request_id: String,
+        state: SupportState,
+        /// Plain words to show.
+        message: String,
+        /// Peer supporters on call when the request arrived (`on_call_notified`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supporters: Option<u32>,
+        /// The supporter who saw it (`seen`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
 }
 
 /// Stable, machine-readable error codes.
@@ -956,6 +1009,12 @@ pub enum ErrorCode {
     Muted,
     SlowMode,
     Paused,
+    /// The room waits for its facilitator: posting is held until one joins.
+    AwaitingFacilitator,
+    /// The on-call desk: a wrong or missing on-call key, or a desk-only command elsewhere.
+    OnCallOnly,
+    /// Another supporter already acknowledged this alert.
+    AlertTaken,
     RoomLocked,
     RoomClosed,
     RoomFull,
@@ -989,6 +1048,9 @@ impl ErrorCode {
             ErrorCode::Muted => "muted",
             ErrorCode::SlowMode => "slow_mode",
             ErrorCode::Paused => "paused",
+            ErrorCode::AwaitingFacilitator => "awaiting_facilitator",
+            ErrorCode::OnCallOnly => "on_call_only",
+            ErrorCode::AlertTaken => "alert_taken",
             ErrorCode::RoomLocked => "room_locked",
             ErrorCode::RoomClosed => "room_closed",
             ErrorCode::RoomFull => "room_full",
@@ -1092,6 +1154,8 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "end_session",
     "rotate_key",
     "set_share_history",
+    "ack_alert",
+    "open_alert_room",
 ];
 
 // ---------------------------------------------------------------------------

@@ -90,6 +90,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod oncall;
 pub mod room;
 pub mod rooms;
 pub mod session;

@@ -40,11 +40,11 @@ mod state;
 pub mod summary;
 pub mod text;
 
-pub use state::{Audience, ConnId, Control, Effect, JoinCtx, Limits, Out, Room};
+pub use state::{Audience, ConnId, Control, DeskReply, Effect, JoinCtx, Limits, Out, Room};
 
 use crate::error::RoomError;
 use huddle_protocol::*;
-use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy};
+use state::{DeskAlert, EnergyRun, HistEntry, MemberRec, Pending, PendingWhy, RaisedAlert};
 
 type R = Result<(), RoomError>;
 
@@ -348,6 +348,9 @@ impl Room {
             }
             return Err(RoomError::NotJoined);
         };
+        if self.info.kind == RoomKind::OnCall {
+            return self.handle_desk(i, conn, cmd, now);
+        }
         let role = self.members[i].role;
         if cmd.facilitator_only() && !role.is_facilitator() {
             return Err(RoomError::FacilitatorsOnly);
@@ -448,6 +451,10 @@ impl Room {
             ClientMsg::SetShareHistory { enabled } => self.set_share_history(enabled, now),
             // commands/airtime.rs
             ClientMsg::Airtime => self.airtime(conn, now),
+            // commands/oncall.rs: the desk's commands (dispatched above, at the desk)
+            ClientMsg::AckAlert { .. } | ClientMsg::OpenAlertRoom { .. } => {
+                Err(RoomError::OnCallOnly)
+            }
         }
     }
 }

@@ -13,6 +13,7 @@
 //! [`Rooms`] implements [`BrokerEvents`]: the only way the broker reaches in.
 
 pub mod actor;
+pub mod desk;
 pub mod local;
 pub mod queue;
 pub mod registry;

@@ -62,7 +62,9 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::ExtendSession { .. }
         | ClientMsg::EndSession
         | ClientMsg::RotateKey
-        | ClientMsg::SetShareHistory { .. } => {}
+        | ClientMsg::SetShareHistory { .. }
+        | ClientMsg::AckAlert { .. }
+        | ClientMsg::OpenAlertRoom { .. } => {}
     }
 }
 
