@@ -111,8 +111,8 @@ pub struct RoomInfo {
     pub share_history: bool,
     /// Nobody has run the room for `--facilitator-grace-secs` (never arrived
     /// past the start, or dropped with no co-facilitator): clients show the
-    /// crisis resources and the on-call option to everyone.
-    #[serde(default)]
+    /// crisis resources and the on-call option to everyone. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unattended: bool,
 }
 
@@ -471,6 +471,17 @@ pub enum ClientMsg {
         limit: u32,
     },
 
+    // -- on-call desk --
+    /// Acknowledge an alert: the person is told a peer supporter has seen it.
+    AckAlert {
+        alert_id: String,
+    },
+    /// Open a private one-on-one room with the person (acknowledges the alert
+    /// if nobody has yet; refused once another supporter acknowledged it).
+    OpenAlertRoom {
+        alert_id: String,
+    },
+
     // -- facilitators only --
     SetGroundRules {
         rules: Vec<String>,
@@ -598,16 +609,6 @@ pub enum ClientMsg {
     /// back in a `facilitator_key` reply; the old one no longer joins; every other
     /// member holding the facilitator role becomes a participant.
     RotateKey,
-    // -- on-call desk --
-    /// Acknowledge an alert: the person is told a peer supporter has seen it.
-    AckAlert {
-        alert_id: String,
-    },
-    /// Open a private one-on-one room with the person (acknowledges the alert
-    /// if nobody has yet; refused once another supporter acknowledged it).
-    OpenAlertRoom {
-        alert_id: String,
-    },
     /// Share (or stop sharing) the messages sent before a newcomer arrived with
     /// them, once they accept the ground rules (off by default).
     SetShareHistory {
@@ -1116,6 +1117,8 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "park",
     "list_energizers",
     "history_before",
+    "ack_alert",
+    "open_alert_room",
     "set_ground_rules",
     "show_ground_rules",
     "set_welcome",
@@ -1154,8 +1157,6 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "end_session",
     "rotate_key",
     "set_share_history",
-    "ack_alert",
-    "open_alert_room",
 ];
 
 // ---------------------------------------------------------------------------

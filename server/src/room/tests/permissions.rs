@@ -199,6 +199,12 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
             limit: 50,
         },
         // -- facilitators only --
+        ClientMsg::AckAlert {
+            alert_id: "a1".into(),
+        },
+        ClientMsg::OpenAlertRoom {
+            alert_id: "a1".into(),
+        },
         ClientMsg::SetGroundRules {
             rules: vec!["Be kind".into()],
         },
