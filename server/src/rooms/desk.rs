@@ -14,6 +14,11 @@ use std::sync::Arc;
 impl Rooms {
     /// Make sure the desk exists somewhere (created here if nobody has it).
     pub async fn ensure_desk(self: &Arc<Self>) -> Result<(), BrokerError> {
+        if self.actor(ONCALL_DESK_ID).is_some() {
+            return Ok(());
+        }
+        // Two joins at once must not start two desks here.
+        let _one_at_a_time = self.desk_init.lock().await;
         if self.broker.meta(ONCALL_DESK_ID).await?.is_some() {
             return Ok(());
         }

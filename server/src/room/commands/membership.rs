@@ -258,6 +258,10 @@ impl Room {
             self.lead = Some(rec.id.clone());
         }
         let member = rec.view(self.lead.as_deref());
+        if fac && self.members.is_empty() {
+            // Nobody else is here to be told: the room opens in the welcome.
+            self.open_quietly(now);
+        }
         self.members.push(rec);
         self.emit(Audience::All, Event::MemberJoined { member }, now);
         let i = self.members.len() - 1;

@@ -300,6 +300,17 @@ impl Room {
         }
     }
 
+    /// The first facilitator arrives in an empty room awaiting them: it opens
+    /// without an event (nobody is there to hear one; the welcome shows it).
+    pub(in crate::room) fn open_quietly(&mut self, now: Millis) {
+        if self.info.status == RoomStatus::AwaitingFacilitator {
+            self.info.status = RoomStatus::Open;
+            self.info.unattended = false;
+            self.unmoderated_since = None;
+            self.opened_at.get_or_insert(now);
+        }
+    }
+
     pub(in crate::room) fn facilitator_present(&mut self, now: Millis) {
         self.unmoderated_since = None;
         if self.info.status == RoomStatus::AwaitingFacilitator {
