@@ -1,16 +1,18 @@
 // Huddle web client: entry point. Landing page (create a session, drop-ins,
 // join by link), the name form, then the room (js/room/app.js).
 
-import { h, byTestId, replaceChildren, formatDateTime, show } from './js/dom.js';
+import { h, byTestId, replaceChildren, formatDateTime, show, parseZonedDateTime, zoneLabel } from './js/dom.js';
 import { store } from './js/store.js';
-import { showView, initChrome, toast } from './js/ui.js';
+import { showView, initChrome, toast, loadDeploymentConfig } from './js/ui.js';
 import { RoomApp } from './js/room/app.js';
 
 const T = (id) => byTestId(id);
 const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
-function main() {
+async function main() {
   initChrome();
+  // Every time is shown in the deployment's zone: know it before showing any.
+  await loadDeploymentConfig();
   const params = new URLSearchParams(location.search);
   const roomId = params.get('room');
   if (!roomId) return landing();
@@ -112,6 +114,7 @@ function landing() {
   showView('landing');
   const form = T('create-form');
   // A drop-in is listed publicly: creating one needs the organizer key.
+  for (const id of ['create-starts-zone', 'create-ends-zone']) T(id).textContent = zoneLabel() ? `(${zoneLabel()})` : '';
   const kindChanged = () => show(T('create-organizer'), T('create-kind').value === 'drop_in');
   T('create-kind').addEventListener('change', kindChanged);
   kindChanged();
@@ -129,8 +132,9 @@ function landing() {
     const body = { title, kind: T('create-kind').value, waiting_room: T('create-waiting').checked };
     const starts = T('create-starts').value;
     const ends = T('create-ends').value;
-    if (starts) body.starts_at = new Date(starts).getTime();
-    if (ends) body.ends_at = new Date(ends).getTime();
+    // The inputs are wall-clock times in the deployment's zone (labelled so).
+    if (starts) body.starts_at = parseZonedDateTime(starts);
+    if (ends) body.ends_at = parseZonedDateTime(ends);
     const cap = Number(T('create-capacity').value);
     if (cap > 0) body.capacity = Math.floor(cap);
     if (body.starts_at && body.ends_at && body.ends_at <= body.starts_at) {

@@ -116,6 +116,14 @@ pub struct RoomInfo {
     pub unattended: bool,
 }
 
+/// What the web client needs to know of the deployment, served by `GET /api/config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentConfig {
+    /// The deployment's IANA time zone (e.g. "America/Toronto"): every time
+    /// is shown in it, and the drop-in directory's "today" ends at its midnight.
+    pub time_zone: String,
+}
+
 /// Public room information, as served by `GET /api/rooms` and `GET /api/rooms/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicRoom {
@@ -281,12 +289,36 @@ pub struct ParkedItem {
     pub message_id: Option<String>,
 }
 
-/// A crisis resource, configured per deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A crisis resource: the built-in ones (911, 988) plus those a deployment
+/// adds. `label` and `contact` are always there (older clients show only
+/// them); the other fields are optional and left out of the JSON when unset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct CrisisResource {
     pub label: String,
-    /// A phone number, address or URL; shown as text.
+    /// How to reach it, as human text (e.g. "Call or text 9-8-8").
     pub contact: String,
+    /// A phone number to call (a `tel:` link), e.g. "988" or "1-800-555-0199".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// A number to text (an `sms:` link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// An `https://` (or `http://`) address of an online chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_url: Option<String>,
+    /// When it answers, as human text (e.g. "24/7", "Mon–Fri 8:30–16:30").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+    /// Where it serves: "CA" (all of Canada) or a province/territory code
+    /// (AB BC MB NB NL NS NT NU ON PE QC SK YT). Unset: everywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Languages it answers in (ISO 639-1: "en", "fr", ...). Empty: not said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// Emergency services (911): always shown first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub emergency: bool,
 }
 
 /// Per-member airtime (facilitators only; computed live, never stored).

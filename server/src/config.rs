@@ -60,9 +60,18 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// JSON file with the crisis resources: [{"label": "...", "contact": "..."}].
+    /// JSON file of crisis resources added to the built-in ones (911, 988):
+    /// [{"label": "...", "call": "...", "hours": "...", "region": "ON"}, ...];
+    /// see deploy/crisis-resources.example.json. Checked at startup.
     #[arg(long, env = "HUDDLE_CRISIS_RESOURCES")]
     pub crisis_resources: Option<std::path::PathBuf>,
+
+    /// The deployment's time zone (IANA name, e.g. America/Vancouver): the
+    /// drop-in directory's "today" ends at its midnight, and the web client
+    /// shows every time in it.
+    #[arg(long, env = "HUDDLE_TIME_ZONE", default_value = "America/Toronto",
+          value_parser = parse_time_zone)]
+    pub time_zone: chrono_tz::Tz,
 
     /// Largest WebSocket message accepted, in bytes.
     #[arg(long, env = "HUDDLE_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
@@ -190,6 +199,12 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_METRICS_TOKEN", hide_env_values = true,
           value_parser = SecretHash::parse)]
     pub metrics_token: Option<SecretHash>,
+}
+
+fn parse_time_zone(s: &str) -> Result<chrono_tz::Tz, String> {
+    s.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("unknown time zone {s:?}: use an IANA name such as America/Toronto or America/Vancouver")
+    })
 }
 
 fn parse_minutes(s: &str) -> Result<f64, String> {

@@ -9,6 +9,7 @@
 //! lib.rs              this map; `run`: wiring, listening, graceful shutdown
 //! main.rs             flags → Config → run
 //! config.rs           flags and HUDDLE_* environment variables
+//! crisis.rs           crisis resources: built-in + --crisis-resources FILE, checked at startup
 //! metrics.rs          counters and gauges for GET /metrics (RedisOp: the op labels)
 //! error.rs            every error type, and the one place each maps to an ErrorCode
 //! http/mod.rs         the router; one file per resource:
@@ -17,6 +18,7 @@
 //!   directory.rs        GET /api/rooms?kind=drop_in
 //!   summary.rs          GET /api/rooms/{id}/summary.md
 //!   crisis.rs           GET /api/crisis-resources
+//!   config.rs           GET /api/config (the deployment's time zone)
 //!   health.rs           /healthz, /readyz, /metrics (here, or on --metrics-bind)
 //!   static_files.rs     the embedded web client
 //!   client.rs           the client's address (through --trusted-proxy), the origin check
@@ -89,6 +91,7 @@
 
 pub mod broker;
 pub mod config;
+pub mod crisis;
 pub mod error;
 pub mod http;
 pub mod metrics;
@@ -100,7 +103,7 @@ pub mod session;
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use config::Config;
-use huddle_protocol::{CrisisResource, Millis, ServerMsg};
+use huddle_protocol::{Millis, ServerMsg};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -141,28 +144,16 @@ pub fn now_ms() -> Millis {
         .unwrap_or(0)
 }
 
-fn load_crisis(cfg: &Config) -> anyhow::Result<Vec<CrisisResource>> {
-    match &cfg.crisis_resources {
-        None => Ok(room::library::default_crisis_resources()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading crisis resources from {}", p.display()))?;
-            let list: Vec<CrisisResource> = serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "{} must be a JSON list of {{\"label\": ..., \"contact\": ...}}",
-                    p.display()
-                )
-            })?;
-            anyhow::ensure!(!list.is_empty(), "the crisis resources list is empty");
-            Ok(list)
-        }
-    }
-}
-
 /// Run the server until SIGTERM / ctrl-c.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     init_tracing(&cfg.log_format);
-    let crisis = load_crisis(&cfg)?;
+    let crisis = crisis::load(cfg.crisis_resources.as_deref())?;
+    if cfg.crisis_resources.is_none() {
+        tracing::warn!(
+            "only the built-in crisis resources (911, 988) are configured: add your \
+             organization's physician-health line with --crisis-resources"
+        );
+    }
     let metrics = Arc::new(metrics::Metrics::default());
     let instance = uuid::Uuid::new_v4().simple().to_string();
     let shutting_down = CancellationToken::new();
@@ -305,14 +296,15 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use huddle_protocol::CrisisResource;
-
     /// The example a deployer copies is what `--crisis-resources` reads.
     #[test]
     fn the_deploy_crisis_resources_example_loads() {
         let text = include_str!("../../deploy/crisis-resources.example.json");
-        let list: Vec<CrisisResource> = serde_json::from_str(text).expect("valid crisis list");
-        assert!(list.len() >= 2);
-        assert!(list.iter().any(|r| r.contact == "988"));
+        let list = crate::crisis::parse("crisis-resources.example.json", text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(list.len() >= 5);
+        assert!(list.iter().all(|r| r.label.contains("EXAMPLE")));
+        assert!(list.iter().any(|r| r.region.as_deref() == Some("QC")));
+        assert!(list.iter().any(|r| r.chat_url.is_some()));
     }
 }

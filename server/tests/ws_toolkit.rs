@@ -1319,16 +1319,22 @@ async fn crisis_resources_are_served_and_in_the_welcome() {
     let w = c.join(&room.room_id, "Sam", None).await;
     assert_eq!(w.room.crisis_resources, published);
 
-    // A deployment's own list replaces the defaults everywhere.
+    // A deployment's own lines are added to the built-in ones, everywhere.
     let path = std::env::temp_dir().join(format!("huddle-crisis-{}.json", rand_u64()));
-    let custom = vec![CrisisResource {
+    let line = CrisisResource {
         label: "Clinician support line".into(),
-        contact: "+1 555 0100".into(),
-    }];
-    std::fs::write(&path, serde_json::to_string(&custom).unwrap()).unwrap();
+        contact: "Call +1 555 0100".into(),
+        call: Some("+1 555 0100".into()),
+        hours: Some("24/7".into()),
+        region: Some("ON".into()),
+        ..CrisisResource::default()
+    };
+    std::fs::write(&path, serde_json::to_string(&[&line]).unwrap()).unwrap();
     let server2 = Server::start_with(&["--crisis-resources", path.to_str().unwrap()]).await;
     let _ = std::fs::remove_file(&path);
     let got: Vec<CrisisResource> = server2.get("/api/crisis-resources").await.json();
+    let mut custom = published.clone();
+    custom.push(line);
     assert_eq!(got, custom);
     let (_room, _fac, mut ps) = room_with(&server2, 1).await;
     ps[0].send(&ClientMsg::Distress).await;

@@ -67,14 +67,93 @@ export function formatDuration(ms) {
   return hh > 0 ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
 }
 
-export function formatClock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+// ----- times, in the deployment's time zone (GET /api/config) -----
+
+let zone; // undefined: the browser's own, until the deployment's is known
+const formatters = new Map();
+
+/** Show every time in this IANA zone (ignored when the browser does not know it). */
+export function setTimeZone(tz) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    zone = tz;
+  } catch {
+    zone = undefined;
+  }
+  formatters.clear();
 }
 
-export function formatDateTime(ms) {
-  return new Date(ms).toLocaleString([], {
-    weekday: 'short', hour: '2-digit', minute: '2-digit', month: 'short', day: 'numeric',
+export function timeZone() {
+  return zone;
+}
+
+function formatter(key, opts) {
+  let f = formatters.get(key);
+  if (!f) {
+    const o = zone ? { ...opts, timeZone: zone } : { ...opts };
+    try {
+      f = new Intl.DateTimeFormat([], o);
+    } catch {
+      // "ET"-style generic names are recent; fall back to "EST"/"EDT".
+      if (o.timeZoneName === 'shortGeneric') o.timeZoneName = 'short';
+      f = new Intl.DateTimeFormat([], o);
+    }
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+/** The zone's short name ("ET", or "EST"/"EDT" where generic names are unknown). */
+export function zoneLabel(ms = Date.now()) {
+  const parts = formatter('clockz', { hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric' }).formatToParts(new Date(ms));
+  const p = parts.find((x) => x.type === 'timeZoneName');
+  return p ? cleanZoneName(p.value) : '';
+}
+
+/** The zone's offset from UTC at the instant `ms`, in milliseconds. */
+function offsetAt(ms) {
+  const f = formatter('parts', {
+    year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
   });
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+/** A datetime-local value ("2026-07-15T19:00") read as a wall-clock time in the deployment's zone: Unix ms. */
+export function parseZonedDateTime(v) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(String(v));
+  if (!m) return NaN;
+  if (!zone) return new Date(v).getTime();
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  // Twice: the offset at the first guess may differ across a DST change.
+  const guess = wall - offsetAt(wall);
+  return wall - offsetAt(guess);
+}
+
+/** "7:05 PM": a time of day (chat messages, requests). */
+export function formatClock(ms) {
+  return formatter('clock', { hour: 'numeric', minute: '2-digit' }).format(new Date(ms));
+}
+
+/** The zone's name as the browser writes it, less a country in brackets ("PT (Canada)" → "PT"). */
+const cleanZoneName = (name) => name.replace(/\s*\([^)]*\)\s*$/, '');
+
+/** Format with the zone's name cleaned. */
+function zoned(f, ms) {
+  return f.formatToParts(new Date(ms)).map((p) => (p.type === 'timeZoneName' ? cleanZoneName(p.value) : p.value)).join('');
+}
+
+/** "7:05 PM ET": a time of day, labelled with the zone. */
+export function formatClockZoned(ms) {
+  return zoned(formatter('clockz', { hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric' }), ms);
+}
+
+/** "Thu, Jan 15, 7:00 PM ET": a scheduled time, labelled with the zone. */
+export function formatDateTime(ms) {
+  return zoned(formatter('datetime', {
+    weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric',
+  }), ms);
 }
 
 /** "3 min" style quiet time. */

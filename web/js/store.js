@@ -5,7 +5,8 @@
 // Only while the tab is in the room: the saved state holds the conversation,
 // so once the tab is done with the room (Leave, removed, declined, the session
 // ended, the room is gone) `clear` drops everything about it (issue 22 G).
-// Nothing is ever written to localStorage.
+// Nothing about a room is ever written to localStorage (only the province
+// picked for the crisis lines: crisis.js).
 
 const P = 'huddle.';
 

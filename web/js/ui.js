@@ -1,7 +1,8 @@
 // Page-level UI pieces shared by every view: views, banners, toasts and the
 // crisis-resources dialog.
 
-import { h, byTestId, show } from './dom.js';
+import { h, byTestId, show, setTimeZone } from './dom.js';
+import { crisisItems, regionSelect, savedRegion } from './crisis.js';
 
 export function showView(name) {
   for (const v of document.querySelectorAll('section.view[data-view]')) v.hidden = v.dataset.view !== name;
@@ -84,7 +85,7 @@ export function dismissToast(key) {
   if (el) el.remove();
 }
 
-// ----- crisis resources -----
+// ----- crisis resources (ordering and links: crisis.js) -----
 
 let crisis = [];
 
@@ -93,24 +94,11 @@ export function setCrisisResources(list) {
   renderCrisisList();
 }
 
-function contactNode(contact) {
-  const c = String(contact);
-  if (/^\+?[0-9][0-9 ().-]{1,20}$/.test(c)) {
-    return h('a', { href: 'tel:' + c.replace(/[^0-9+]/g, ''), class: 'crisis-contact' }, c);
-  }
-  if (/^https:\/\/[^\s<>"]+$/.test(c)) {
-    return h('a', { href: c, target: '_blank', rel: 'noopener noreferrer', class: 'crisis-contact' }, c);
-  }
-  return h('span', { class: 'crisis-contact' }, c);
-}
-
 function renderCrisisList() {
   const ul = byTestId('crisis-list');
   if (!ul) return;
-  const items = crisis.length
-    ? crisis.map((r) => h('li', { testid: 'crisis-item' }, h('span', { class: 'crisis-label' }, r.label), ' ', contactNode(r.contact)))
-    : [h('li', { testid: 'crisis-item' }, 'If you are in immediate danger, call your local emergency number.')];
-  ul.replaceChildren(...items);
+  if (!byTestId('crisis-region')) ul.before(regionSelect(() => renderCrisisList()));
+  ul.replaceChildren(...crisisItems(crisis, savedRegion()));
 }
 
 export function openCrisis(alerted = false) {
@@ -127,6 +115,19 @@ export async function loadCrisisResources() {
     if (r.ok) setCrisisResources(await r.json());
   } catch {
     /* keep the defaults */
+  }
+}
+
+/** The deployment's settings the client needs (its time zone); resolves even when the server cannot be reached. */
+export async function loadDeploymentConfig() {
+  try {
+    const r = await fetch('/api/config', { headers: { Accept: 'application/json' } });
+    if (r.ok) {
+      const c = await r.json();
+      if (c && typeof c.time_zone === 'string') setTimeZone(c.time_zone);
+    }
+  } catch {
+    /* the browser's own zone */
   }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP: the router, and one file per resource — the WebSocket endpoint
 //! (`ws.rs`), rooms (`rooms.rs`), the drop-in directory (`directory.rs`), the
-//! session summary (`summary.rs`), crisis resources (`crisis.rs`), health and
+//! session summary (`summary.rs`), crisis resources (`crisis.rs`), the
+//! deployment's time zone for the client (`config.rs`), health and
 //! metrics (`health.rs`), the embedded web client (`static_files.rs`); who is
 //! asking (`client.rs`: the client address through trusted proxies, the origin
 //! check). Handlers are thin: they check the request, ask the rooms layer or
@@ -12,6 +13,7 @@
 //! and openly only when `--bind` is a loopback address.
 
 mod client;
+mod config;
 mod crisis;
 mod directory;
 mod health;
@@ -168,6 +170,7 @@ pub fn router(rooms: Arc<Rooms>) -> Router {
         .route("/api/rooms/{id}", get(rooms::info))
         .route("/api/rooms/{id}/summary.md", get(summary::markdown))
         .route("/api/crisis-resources", get(crisis::list))
+        .route("/api/config", get(config::get))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     if metrics_on_main(&cfg) {

@@ -16,16 +16,29 @@ pub fn default_ground_rules() -> Vec<String> {
     .collect()
 }
 
-/// The default crisis resources; deployers replace them with `--crisis-resources`.
+/// The built-in crisis resources, always listed: 911 and the 988 Suicide
+/// Crisis Helpline. A deployment adds its own with `--crisis-resources`
+/// (see `crate::crisis`).
 pub fn default_crisis_resources() -> Vec<CrisisResource> {
     vec![
         CrisisResource {
-            label: "If you are in immediate danger, call".into(),
-            contact: "911".into(),
+            label: "Emergency services: if you are in immediate danger".into(),
+            contact: "Call 911".into(),
+            call: Some("911".into()),
+            hours: Some("24/7".into()),
+            region: Some("CA".into()),
+            emergency: true,
+            ..CrisisResource::default()
         },
         CrisisResource {
-            label: "Physician health support line (set by your deployment)".into(),
-            contact: "Configure with --crisis-resources".into(),
+            label: "988 Suicide Crisis Helpline".into(),
+            contact: "Call or text 9-8-8".into(),
+            call: Some("988".into()),
+            text: Some("988".into()),
+            hours: Some("24/7".into()),
+            region: Some("CA".into()),
+            languages: vec!["en".into(), "fr".into()],
+            ..CrisisResource::default()
         },
     ]
 }

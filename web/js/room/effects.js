@@ -1,7 +1,7 @@
 // Effects the reducer (js/state.js applyEvent) asks for beyond redrawing panels: incremental
 // message updates, toasts, dialogs and banners. One case per effect kind.
 
-import { byTestId as T, formatClock } from '../dom.js';
+import { byTestId as T, formatClockZoned } from '../dom.js';
 import { isFac } from '../state.js';
 import { clearBanner, toast, dismissToast, openCrisis } from '../ui.js';
 import { ROLE_LABEL } from './labels.js';
@@ -54,7 +54,7 @@ export function applyEffect(app, e) {
       if (e.to === 'open' && e.from === 'paused') toast('A facilitator is back. The room is open again.');
       break;
     case 'extended':
-      toast(`The session was extended. It now ends at ${formatClock(e.ends_at)}.`);
+      toast(`The session was extended. It now ends at ${formatClockZoned(e.ends_at)}.`);
       break;
     case 'warning':
       app.warnLevel = e.minutes;
