@@ -19,7 +19,10 @@ test('a drop-in with no facilitator: held, then help shown; distress reaches the
     const room = await createRoom(suite.base(), { title: 'Wellness drop-in', kind: 'drop_in' }, { 'X-Huddle-Organizer-Key': ORG });
     const P = await open();
     const p = P.page;
-    await joinAsParticipant(p, suite.base(), room.join_link, 'Riley');
+    await joinAsParticipant(p, suite.base(), room.join_link, 'Riley', { acceptRules: false });
+    await p.locator(tid('rules-dialog')).waitFor({ state: 'visible' });
+    await p.locator(tid('rules-accept')).click();
+    await p.locator(tid('rules-dialog')).waitFor({ state: 'hidden' });
     // Held: the composer says why, and a banner tells everyone.
     await p.locator(tid('composer-why')).filter({ hasText: 'The facilitator will open the room' }).waitFor();
     assert.equal(await p.locator(tid('chat-input')).isDisabled(), true);

@@ -86,7 +86,8 @@ export function applyEffect(app, e) {
       const el = T('oncall-status');
       el.textContent = e.ev.message;
       el.hidden = false;
-      if (e.ev.state === 'nobody_on_call') openCrisis(false);
+      // The crisis lines with it (keeping what the dialog already says).
+      if (e.ev.state === 'nobody_on_call') openCrisis(!T('crisis-alerted').hidden);
       toast(e.ev.message, { testid: 'toast-support-update', key: 'support-update', timeout: 0 });
       break;
     }
