@@ -17,6 +17,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod oncall;
+pub use oncall::{AlertClosedReason, OnCallAlert, SupportState, ONCALL_DESK_ID};
+
 /// The protocol version a client must send in [`ClientMsg::Join`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -43,6 +46,9 @@ pub enum RoomKind {
     DropIn,
     /// A private room of two (participant + peer supporter).
     OneOnOne,
+    /// The deployment's on-call desk (one, id [`ONCALL_DESK_ID`]): peer
+    /// supporters on call receive the alerts of rooms with no live facilitator.
+    OnCall,
 }
 
 /// A member's role in a room. Permissions are always checked by the server.
@@ -69,8 +75,13 @@ impl Role {
 pub enum RoomStatus {
     /// Before the scheduled start: participants wait in the lobby.
     Scheduled,
+    /// No facilitator or co-facilitator has joined yet: members may join, read,
+    /// accept the ground rules and ask for support; posting is held until one
+    /// arrives (`awaiting_facilitator`).
+    AwaitingFacilitator,
     Open,
-    /// No facilitator present: members can read, nobody can post.
+    /// The facilitator dropped and no co-facilitator took over: members can
+    /// read, participants cannot post.
     Paused,
     /// Ended: no joins, no posts. The summary is available.
     Closed,
@@ -102,6 +113,11 @@ pub struct RoomInfo {
     /// at this instant (unless a facilitator ends it or extends the session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrap_up_until: Option<Millis>,
+    /// Nobody has run the room for `--facilitator-grace-secs` (never arrived
+    /// past the start, or dropped with no co-facilitator): clients show the
+    /// crisis resources and the on-call option to everyone. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unattended: bool,
 }
 
 /// What the web client needs to know of the deployment, served by `GET /api/config`.
@@ -378,6 +394,9 @@ pub struct RoomSnapshot {
     /// with `history_before` and this `before_seq`. `None`: nothing older.
     #[serde(default)]
     pub next_before_seq: Option<u64>,
+    /// On the on-call desk only: the open alerts, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<OnCallAlert>,
 }
 
 /// Who you are in the room (sent in [`ServerMsg::Welcome`]).
@@ -508,6 +527,17 @@ pub enum ClientMsg {
     HistoryBefore {
         before_seq: u64,
         limit: u32,
+    },
+
+    // -- on-call desk --
+    /// Acknowledge an alert: the person is told a peer supporter has seen it.
+    AckAlert {
+        alert_id: String,
+    },
+    /// Open a private one-on-one room with the person (acknowledges the alert
+    /// if nobody has yet; refused once another supporter acknowledged it).
+    OpenAlertRoom {
+        alert_id: String,
     },
 
     // -- facilitators only --
@@ -706,6 +736,8 @@ impl ClientMsg {
             ClientMsg::ExtendSession { .. } => "extend_session",
             ClientMsg::EndSession => "end_session",
             ClientMsg::RotateKey => "rotate_key",
+            ClientMsg::AckAlert { .. } => "ack_alert",
+            ClientMsg::OpenAlertRoom { .. } => "open_alert_room",
             ClientMsg::SetShareHistory { .. } => "set_share_history",
         }
     }
@@ -1013,6 +1045,28 @@ pub enum Event {
     KeyRotated {
         demoted: Vec<String>,
     },
+    /// On the on-call desk: an alert arrived or changed (acknowledged, room opened).
+    Alert {
+        alert: OnCallAlert,
+    },
+    /// On the on-call desk: an alert is no longer open.
+    AlertClosed {
+        alert_id: String,
+        reason: AlertClosedReason,
+    },
+    /// To the person who asked for support in a room with no live facilitator.
+    SupportUpdate {
+        request_id: String,
+        state: SupportState,
+        /// Plain words to show.
+        message: String,
+        /// Peer supporters on call when the request arrived (`on_call_notified`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supporters: Option<u32>,
+        /// The supporter who saw it (`seen`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
 }
 
 /// Stable, machine-readable error codes.
@@ -1047,6 +1101,12 @@ pub enum ErrorCode {
     Muted,
     SlowMode,
     Paused,
+    /// The room waits for its facilitator: posting is held until one joins.
+    AwaitingFacilitator,
+    /// The on-call desk: a wrong or missing on-call key, or a desk-only command elsewhere.
+    OnCallOnly,
+    /// Another supporter already acknowledged this alert.
+    AlertTaken,
     RoomLocked,
     RoomClosed,
     RoomFull,
@@ -1081,6 +1141,9 @@ impl ErrorCode {
             ErrorCode::Muted => "muted",
             ErrorCode::SlowMode => "slow_mode",
             ErrorCode::Paused => "paused",
+            ErrorCode::AwaitingFacilitator => "awaiting_facilitator",
+            ErrorCode::OnCallOnly => "on_call_only",
+            ErrorCode::AlertTaken => "alert_taken",
             ErrorCode::RoomLocked => "room_locked",
             ErrorCode::RoomClosed => "room_closed",
             ErrorCode::RoomFull => "room_full",
@@ -1211,6 +1274,8 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "park",
     "list_energizers",
     "history_before",
+    "ack_alert",
+    "open_alert_room",
     "set_ground_rules",
     "show_ground_rules",
     "set_welcome",

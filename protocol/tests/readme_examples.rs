@@ -63,6 +63,9 @@ const EVENT_KINDS: &[&str] = &[
     "parking_lot",
     "room_notice",
     "key_rotated",
+    "alert",
+    "alert_closed",
+    "support_update",
 ];
 
 /// Exhaustive on purpose: a new `ServerMsg` variant does not compile until it is named here.
@@ -120,6 +123,9 @@ fn event_kind(e: &Event) -> &'static str {
         Event::ParkingLot { .. } => "parking_lot",
         Event::RoomNotice { .. } => "room_notice",
         Event::KeyRotated { .. } => "key_rotated",
+        Event::Alert { .. } => "alert",
+        Event::AlertClosed { .. } => "alert_closed",
+        Event::SupportUpdate { .. } => "support_update",
     }
 }
 

@@ -170,6 +170,14 @@ pub struct Config {
           value_parser = SecretHash::parse)]
     pub organizer_key: Option<SecretHash>,
 
+    /// On-call key: peer supporters open the on-call desk (`/oncall`) with it
+    /// and receive the support requests of rooms with no live facilitator.
+    /// Without it nobody can be on call, and people who ask for support there
+    /// are told so, with the crisis lines. Only its hash is kept.
+    #[arg(long, env = "HUDDLE_ONCALL_KEY", hide_env_values = true,
+          value_parser = SecretHash::parse)]
+    pub oncall_key: Option<SecretHash>,
+
     /// Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
     /// believed, as addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8).
     /// Per-address limits then count the client the proxy forwarded.

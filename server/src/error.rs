@@ -66,6 +66,8 @@ pub enum RoomError {
     FacilitatorsOnly,
     #[error("the room is paused until a facilitator is back")]
     Paused,
+    #[error("the facilitator will open the room")]
+    AwaitingFacilitator,
     #[error("please read and accept the ground rules first")]
     RulesNotAccepted,
     #[error("a facilitator has muted you for now")]
@@ -143,6 +145,16 @@ pub enum RoomError {
     #[error("no such invitation")]
     NoSuchInvitation,
 
+    // -- the on-call desk --
+    #[error("only the on-call desk can do that, with the on-call key")]
+    OnCallOnly,
+    #[error("that is not available at the on-call desk")]
+    NotAtDesk,
+    #[error("no such alert (the person may have left)")]
+    NoSuchAlert,
+    #[error("another supporter already answered this alert")]
+    AlertTaken,
+
     // -- moderation --
     #[error("no such member")]
     NoSuchMember,
@@ -201,6 +213,11 @@ impl RoomError {
             RoomError::TooLong { .. } => ErrorCode::TooLarge,
             RoomError::SessionEnded => ErrorCode::RoomClosed,
             RoomError::Paused => ErrorCode::Paused,
+            RoomError::AwaitingFacilitator => ErrorCode::AwaitingFacilitator,
+            RoomError::OnCallOnly => ErrorCode::OnCallOnly,
+            RoomError::AlertTaken => ErrorCode::AlertTaken,
+            RoomError::NotAtDesk => ErrorCode::Forbidden,
+            RoomError::NoSuchAlert => ErrorCode::NotFound,
             RoomError::RulesNotAccepted => ErrorCode::RulesNotAccepted,
             RoomError::Muted => ErrorCode::Muted,
             RoomError::SlowMode { .. } => ErrorCode::SlowMode,
@@ -305,6 +322,8 @@ pub enum CreateRoomError {
     EndsBeforeStart,
     #[error("capacity must be at least 1")]
     ZeroCapacity,
+    #[error("the on-call desk is not created through the API")]
+    DeskKind,
     #[error("this server hosts its maximum number of rooms")]
     TooManyRooms,
     /// A free-text field failed the room model's text check (`invalid_text`).
@@ -319,7 +338,8 @@ impl CreateRoomError {
         match self {
             CreateRoomError::Title
             | CreateRoomError::EndsBeforeStart
-            | CreateRoomError::ZeroCapacity => ErrorCode::Invalid,
+            | CreateRoomError::ZeroCapacity
+            | CreateRoomError::DeskKind => ErrorCode::Invalid,
             CreateRoomError::TooManyRooms => ErrorCode::Unavailable,
             CreateRoomError::Text(e) => e.code(),
             CreateRoomError::Broker(e) => e.code(),
@@ -380,6 +400,8 @@ pub enum SessionError {
     JoinedBefore,
     #[error("no such room")]
     RoomNotFound,
+    #[error("the on-call desk needs the on-call key")]
+    OnCallKey,
     #[error("join a room first")]
     NotJoined,
     #[error("device_id must be 16 to 64 letters, digits, `-` or `_`")]
@@ -399,6 +421,7 @@ impl SessionError {
             SessionError::RoomNotFound => ErrorCode::RoomNotFound,
             SessionError::NotJoined => ErrorCode::NotJoined,
             SessionError::BadDeviceId => ErrorCode::Invalid,
+            SessionError::OnCallKey => ErrorCode::OnCallOnly,
             SessionError::Broker(e) => e.code(),
         }
     }

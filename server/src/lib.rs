@@ -29,6 +29,8 @@
 //!   actor.rs            one task per hosted room: commands, timers, batches
 //!   local.rs            this instance's sessions per room; local fan-out
 //!   queue.rs            a session's outgoing queue, bounded in frames and bytes
+//!   desk.rs             the on-call desk room; alerts between rooms and the desk
+//! oncall.rs           who may take the on-call desk (one function)
 //! room/               the pure room model: state, rules, events (no I/O)
 //!   mod.rs              Room::handle, a short dispatch; state.rs: Room and its types
 //!   commands/<topic>.rs one `impl Room` block per topic (chat, moderation, timers, …)
@@ -93,6 +95,7 @@ pub mod crisis;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod oncall;
 pub mod room;
 pub mod rooms;
 pub mod session;
@@ -179,6 +182,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         tracing::warn!(
             "no --ip-hash-secret: each instance keys address hashes its own way, so a \
              keep-out by address holds only on the instance that removed the member"
+        );
+    }
+    if cfg.oncall_key.is_none() {
+        tracing::warn!(
+            "no --oncall-key: nobody can take the on-call desk, so people who ask for \
+             support in a room with no facilitator are told nobody is on call (with the crisis lines)"
         );
     }
     if cfg.metrics_bind.is_none() && cfg.metrics_token.is_none() && !cfg.bind.ip().is_loopback() {

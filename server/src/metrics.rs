@@ -121,6 +121,10 @@ pub struct Metrics {
     pub connections_refused: AtomicU64,
     /// POST /api/rooms refused by the per-client creation rate.
     pub rooms_create_limited: AtomicU64,
+    /// Messages between a room and the on-call desk that could not be delivered.
+    pub oncall_errors: AtomicU64,
+    /// Alerts raised to the on-call desk (each send, resends included).
+    pub oncall_alerts: AtomicU64,
     pub redis_publishes: AtomicU64,
     /// Messages from Redis dropped: unsigned or badly signed (--redis-signing-key).
     pub redis_forged: AtomicU64,
@@ -223,6 +227,18 @@ impl Metrics {
             "Room creations refused by the per-client rate (--create-rate-per-min).",
             "counter",
             self.rooms_create_limited.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_oncall_alerts_total",
+            "Support requests sent to the on-call desk (resends included).",
+            "counter",
+            self.oncall_alerts.load(Relaxed) as i64,
+        );
+        g(
+            "huddle_oncall_errors_total",
+            "Messages between a room and the on-call desk that could not be delivered.",
+            "counter",
+            self.oncall_errors.load(Relaxed) as i64,
         );
         g(
             "huddle_redis_publishes_total",

@@ -426,6 +426,8 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
         ClientMsg::EndSession,
         ClientMsg::RotateKey,
         ClientMsg::SetShareHistory { enabled: true },
+        ClientMsg::AckAlert { alert_id: id() },
+        ClientMsg::OpenAlertRoom { alert_id: id() },
     ]
 }
 

@@ -347,6 +347,11 @@ export function applyEvent(state, seq, ev) {
       effects.push({ kind: 'support', request: ev.request });
       break;
     }
+    case 'support_update': {
+      state.supportUpdate = ev;
+      effects.push({ kind: 'support_update', ev });
+      break;
+    }
     case 'one_on_one': {
       const req = state.support.find((s) => s.id === ev.request_id);
       if (req) req.room_id = ev.room_id;

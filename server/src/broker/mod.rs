@@ -17,10 +17,10 @@ pub use self::memory::MemoryBroker;
 pub use self::redis::RedisBroker;
 
 use crate::error::BrokerError;
-use crate::room::{Audience, ConnId, Control, Room};
+use crate::room::{Audience, ConnId, Control, DeskReply, Room};
 use async_trait::async_trait;
 use bytes::Bytes;
-use huddle_protocol::{ClientMsg, Millis, PublicRoom, Resume, Summary};
+use huddle_protocol::{ClientMsg, Millis, OnCallAlert, PublicRoom, Resume, Summary};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock, Weak};
 use tokio_util::sync::CancellationToken;
@@ -149,6 +149,9 @@ pub enum RoomCmd {
         /// instances that predate it.
         #[serde(default)]
         device_hash: Option<String>,
+        /// The session verified the on-call credential: a join of the desk.
+        #[serde(default)]
+        oncall: bool,
     },
     Client {
         conn: ConnId,
@@ -163,6 +166,20 @@ pub enum RoomCmd {
     },
     /// Save everything and stop hosting the room here (shutdown: another instance takes over).
     Release,
+    /// To the on-call desk: an alert raised in `origin_room` (kept once per id).
+    DeskAlert {
+        origin_room: String,
+        alert: OnCallAlert,
+    },
+    /// To the on-call desk: the person behind this alert left.
+    DeskWithdraw {
+        alert_id: String,
+    },
+    /// From the on-call desk to the room an alert came from.
+    DeskReply {
+        request_id: String,
+        reply: DeskReply,
+    },
 }
 
 /// One frame (serialized once) or control, for an audience.

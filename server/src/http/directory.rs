@@ -39,7 +39,7 @@ pub async fn list(
         .map(|m| m.public)
         .filter(|p| p.info.kind == RoomKind::DropIn)
         .filter(|p| match p.info.status {
-            RoomStatus::Open | RoomStatus::Paused => true,
+            RoomStatus::Open | RoomStatus::Paused | RoomStatus::AwaitingFacilitator => true,
             RoomStatus::Scheduled => p.info.starts_at.is_some_and(|s| s < end_of_day),
             RoomStatus::Closed => false,
         })

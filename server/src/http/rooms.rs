@@ -126,6 +126,8 @@ pub async fn info(
         .broker
         .meta(&id)
         .await?
+        // The on-call desk is no room a passer-by may look at.
+        .filter(|m| m.public.info.kind != huddle_protocol::RoomKind::OnCall)
         .ok_or(HttpError::RoomNotFound)?;
     Ok(Json(RoomListing::of(
         &meta.public,

@@ -15,7 +15,12 @@ struct WebAssets;
 
 pub async fn get(uri: Uri) -> Result<Response, HttpError> {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    let path = match path {
+        "" => "index.html",
+        // The on-call desk's page.
+        "oncall" => "oncall.html",
+        p => p,
+    };
     let f = WebAssets::get(path).ok_or(HttpError::NotFound)?;
     let mime = match path.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",

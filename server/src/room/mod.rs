@@ -41,12 +41,14 @@ pub mod summary;
 pub mod text;
 
 pub use state::{
-    Audience, ConnId, Control, Effect, JoinCtx, Limits, Out, Room, MIN_ENERGY_ANSWERS,
+    Audience, ConnId, Control, DeskReply, Effect, JoinCtx, Limits, Out, Room, MIN_ENERGY_ANSWERS,
 };
 
 use crate::error::RoomError;
 use huddle_protocol::*;
-use state::{EnergyRun, HistEntry, MemberRec, Pending, PendingWhy, Removal};
+use state::{
+    DeskAlert, EnergyRun, HistEntry, MemberRec, Pending, PendingWhy, RaisedAlert, Removal,
+};
 
 type R = Result<(), RoomError>;
 
@@ -350,6 +352,9 @@ impl Room {
             }
             return Err(RoomError::NotJoined);
         };
+        if self.info.kind == RoomKind::OnCall {
+            return self.handle_desk(i, conn, cmd, now);
+        }
         let role = self.members[i].role;
         if cmd.facilitator_only() && !role.is_facilitator() {
             return Err(RoomError::FacilitatorsOnly);
@@ -450,6 +455,10 @@ impl Room {
             ClientMsg::SetShareHistory { enabled } => self.set_share_history(enabled, now),
             // commands/airtime.rs
             ClientMsg::Airtime => self.airtime(conn, now),
+            // commands/oncall.rs: the desk's commands (dispatched above, at the desk)
+            ClientMsg::AckAlert { .. } | ClientMsg::OpenAlertRoom { .. } => {
+                Err(RoomError::OnCallOnly)
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use super::text::NameKey;
 use super::{hash_secret, library, new_id};
 use huddle_protocol::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub type ConnId = String;
 
@@ -119,6 +119,51 @@ pub enum Effect {
         participant: String,
         title: String,
     },
+    /// Send this alert to the on-call desk (as [`crate::broker::RoomCmd::DeskAlert`]).
+    RaiseAlert { alert: OnCallAlert },
+    /// The person behind this alert left: the desk drops it.
+    WithdrawAlert { alert_id: String },
+    /// On the desk: tell the alert's room (as [`crate::broker::RoomCmd::DeskReply`]).
+    DeskReply {
+        origin_room: String,
+        request_id: String,
+        reply: DeskReply,
+    },
+}
+
+/// What the on-call desk tells the room an alert came from (carried by the
+/// host as [`crate::broker::RoomCmd::DeskReply`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeskReply {
+    /// The desk holds the alert; this many supporters were on call.
+    Received { supporters: u32 },
+    /// A supporter acknowledged it.
+    Seen { by: String },
+    /// A supporter opened a private room with the person.
+    RoomOpened { room_id: String },
+    /// The desk could not be reached.
+    Unreachable,
+}
+
+/// A room's support request raised to the desk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct RaisedAlert {
+    pub(super) member_id: String,
+    /// When it was last sent to the desk.
+    pub(super) sent_at: Millis,
+    /// The desk confirmed it holds the alert.
+    pub(super) received: bool,
+}
+
+/// An alert held by the on-call desk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct DeskAlert {
+    pub(super) alert: OnCallAlert,
+    /// The room the request came from (never shown to supporters).
+    pub(super) origin_room: String,
+    /// The supporter (desk member id) who acknowledged it.
+    pub(super) acked_member: Option<String>,
 }
 
 /// What the host knows about the connection that sends a join.
@@ -287,6 +332,16 @@ pub struct Room {
     /// co-facilitator again when the lead is back.
     #[serde(default)]
     pub(super) takeover: Option<String>,
+    /// Support requests raised to the on-call desk (no live facilitator), by
+    /// request id: retried until the desk confirms (see `commands/oncall.rs`).
+    #[serde(default)]
+    pub(super) raised: BTreeMap<String, RaisedAlert>,
+    /// On the on-call desk only: the open alerts, oldest first.
+    #[serde(default)]
+    pub(super) alerts: Vec<DeskAlert>,
+    /// Set by [`Room::join_desk`] for the one join it lets through.
+    #[serde(skip)]
+    pub(super) desk_pass: bool,
     #[serde(skip)]
     pub(super) out: Vec<Out>,
     #[serde(skip)]
@@ -304,6 +359,8 @@ impl Room {
         now: Millis,
     ) -> Room {
         let scheduled = spec.starts_at.is_some_and(|s| s > now);
+        // Posting waits for a facilitator; the desk has none to wait for.
+        let desk = spec.kind == RoomKind::OnCall;
         Room {
             info: RoomInfo {
                 id,
@@ -311,8 +368,10 @@ impl Room {
                 kind: spec.kind,
                 status: if scheduled {
                     RoomStatus::Scheduled
-                } else {
+                } else if desk {
                     RoomStatus::Open
+                } else {
+                    RoomStatus::AwaitingFacilitator
                 },
                 starts_at: spec.starts_at,
                 ends_at: spec.ends_at,
@@ -328,6 +387,7 @@ impl Room {
                 welcome_message: None,
                 share_history: false,
                 wrap_up_until: None,
+                unattended: false,
             },
             facilitator_key_hash: hash_secret(facilitator_key),
             limits,
@@ -358,12 +418,15 @@ impl Room {
             epoch: new_id(),
             history: VecDeque::new(),
             created_at: now,
-            opened_at: if scheduled { None } else { Some(now) },
+            opened_at: if desk { Some(now) } else { None },
             warned: Vec::new(),
             unmoderated_since: Some(now),
             summary: None,
             lead: None,
             takeover: None,
+            raised: BTreeMap::new(),
+            alerts: Vec::new(),
+            desk_pass: false,
             out: Vec::new(),
             effects: Vec::new(),
         }

@@ -60,6 +60,7 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
             facilitator_key,
             resume,
             device_hash,
+            oncall,
         } => {
             let ctx = JoinCtx {
                 conn: conn.clone(),
@@ -67,14 +68,19 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
                 addr_hash,
                 device_hash,
             };
-            if let Err(e) = room.join(
-                &ctx,
-                v,
-                &name,
-                facilitator_key.as_deref(),
-                resume.as_ref(),
-                now,
-            ) {
+            let joined = if oncall {
+                room.join_desk(&ctx, v, &name, resume.as_ref(), now)
+            } else {
+                room.join(
+                    &ctx,
+                    v,
+                    &name,
+                    facilitator_key.as_deref(),
+                    resume.as_ref(),
+                    now,
+                )
+            };
+            if let Err(e) = joined {
                 room.refuse(&conn, &e, "join");
                 return true;
             }
@@ -93,6 +99,9 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
             }
         }
         RoomCmd::Release => {}
+        RoomCmd::DeskAlert { origin_room, alert } => room.desk_alert(&origin_room, alert, now),
+        RoomCmd::DeskWithdraw { alert_id } => room.desk_withdraw(&alert_id, now),
+        RoomCmd::DeskReply { request_id, reply } => room.desk_reply(&request_id, reply, now),
     }
     false
 }
@@ -129,6 +138,8 @@ pub async fn run_actor(
     let unjoined_ttl_ms = (rooms.cfg.unjoined_room_ttl_mins * 60_000.0) as u64;
     let unjoined_from = now_ms().max(room.info().starts_at.unwrap_or(0));
     let mut ever_joined = room.seq() > 0 || room.member_count() > 0;
+    // The on-call desk lives as long as the deployment.
+    let desk = room.info().kind == RoomKind::OnCall;
     let mut presence = tokio::time::interval(Duration::from_secs(2));
     presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -188,7 +199,8 @@ pub async fn run_actor(
                     tracing::warn!(room = %super::log_tag(&id), "lost room ownership; stopping actor");
                     return ActorEnd::Released;
                 }
-                if !ever_joined
+                if !desk
+                    && !ever_joined
                     && unjoined_ttl_ms > 0
                     && now_ms() > unjoined_from.saturating_add(unjoined_ttl_ms)
                 {
@@ -200,7 +212,7 @@ pub async fn run_actor(
                     idle_since = tokio::time::Instant::now();
                 }
                 let limit = if closed { retention } else { Duration::from_secs(24 * 3600).max(retention) };
-                if idle_since.elapsed() > limit {
+                if !desk && idle_since.elapsed() > limit {
                     tracing::debug!(room = %id, "room retention over; dropping it");
                     return ActorEnd::Expired;
                 }
@@ -228,6 +240,24 @@ pub async fn run_actor(
                             tracing::warn!(room = %super::log_tag(&id), code = ?e.code(), "could not open a one-on-one room: {e}")
                         }
                     }
+                }
+                // Between rooms: never awaited here (an actor never waits on another).
+                Effect::RaiseAlert { alert } => {
+                    tokio::spawn(rooms.clone().send_to_desk(id.clone(), alert));
+                }
+                Effect::WithdrawAlert { alert_id } => {
+                    tokio::spawn(rooms.clone().withdraw_from_desk(id.clone(), alert_id));
+                }
+                Effect::DeskReply {
+                    origin_room,
+                    request_id,
+                    reply,
+                } => {
+                    tokio::spawn(
+                        rooms
+                            .clone()
+                            .reply_from_desk(origin_room, request_id, reply),
+                    );
                 }
             }
         }

@@ -13,6 +13,7 @@
 //! [`Rooms`] implements [`BrokerEvents`]: the only way the broker reaches in.
 
 pub mod actor;
+pub mod desk;
 pub mod local;
 pub mod queue;
 pub mod registry;
@@ -49,6 +50,8 @@ pub struct Rooms {
     me: Weak<Rooms>,
     /// Keys the hashes of client addresses (`--ip-hash-secret`, or drawn at start).
     addr_key: String,
+    /// One creation of the on-call desk at a time on this instance (`desk.rs`).
+    desk_init: tokio::sync::Mutex<()>,
 }
 
 impl Rooms {
@@ -75,6 +78,7 @@ impl Rooms {
             registry: Registry::default(),
             local: LocalSessions::default(),
             me: me.clone(),
+            desk_init: tokio::sync::Mutex::new(()),
         })
     }
 

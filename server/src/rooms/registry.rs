@@ -42,6 +42,9 @@ impl Rooms {
         if spec.capacity == Some(0) {
             return Err(CreateRoomError::ZeroCapacity);
         }
+        if spec.kind == huddle_protocol::RoomKind::OnCall {
+            return Err(CreateRoomError::DeskKind);
+        }
         if self.registry.actors.len() >= self.cfg.max_rooms {
             return Err(CreateRoomError::TooManyRooms);
         }

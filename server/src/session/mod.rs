@@ -22,7 +22,7 @@ use crate::rooms::{OutQueue, Outgoing, Rooms};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use governor::{Quota, RateLimiter};
-use huddle_protocol::{decode_client, valid_device_id, ClientMsg, ServerMsg};
+use huddle_protocol::{decode_client, valid_device_id, ClientMsg, ServerMsg, ONCALL_DESK_ID};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering::Relaxed;
@@ -209,6 +209,21 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                     send(SessionError::BadDeviceId, Some("join"));
                     continue;
                 }
+                // The on-call desk: only with the on-call credential (a resume
+                // carries its own proof: the member's token).
+                let desk = room_id == ONCALL_DESK_ID;
+                let oncall =
+                    desk && crate::oncall::may_take_desk(&rooms.cfg, facilitator_key.as_deref());
+                if desk && !oncall && resume.is_none() {
+                    send(SessionError::OnCallKey, Some("join"));
+                    continue;
+                }
+                if desk {
+                    if let Err(e) = rooms.ensure_desk().await {
+                        send(e.into(), Some("join"));
+                        continue;
+                    }
+                }
                 if !plausible_room_id(&room_id) {
                     send(SessionError::RoomNotFound, Some("join"));
                     continue;
@@ -246,10 +261,11 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                     addr_hash: rooms.addr_hash(ip),
                     v,
                     name,
-                    facilitator_key,
+                    facilitator_key: if desk { None } else { facilitator_key },
                     resume,
                     // Only its hash crosses instances and is kept (removal keep-out).
                     device_hash: device_id.as_deref().map(hash_secret),
+                    oncall,
                 };
                 match rooms.submit(&room_id, cmd).await {
                     Ok(()) => room = Some(room_id),

@@ -3,7 +3,7 @@
 
 import { byTestId as T, formatClockZoned } from '../dom.js';
 import { isFac } from '../state.js';
-import { clearBanner, toast, dismissToast } from '../ui.js';
+import { clearBanner, toast, dismissToast, openCrisis } from '../ui.js';
 import { ROLE_LABEL } from './labels.js';
 import { syncMessages, rebuildMessages, updateReactions } from './render/messages.js';
 import { openRules } from './render/rules.js';
@@ -81,6 +81,16 @@ export function applyEffect(app, e) {
     case 'one_on_one':
       showOneOnOne(app, e.ev);
       break;
+    case 'support_update': {
+      // Where my request stands at the on-call desk: in the crisis dialog, and as a toast.
+      const el = T('oncall-status');
+      el.textContent = e.ev.message;
+      el.hidden = false;
+      // The crisis lines with it (keeping what the dialog already says).
+      if (e.ev.state === 'nobody_on_call') openCrisis(!T('crisis-alerted').hidden);
+      toast(e.ev.message, { testid: 'toast-support-update', key: 'support-update', timeout: 0 });
+      break;
+    }
     case 'share_invite':
       toast(`${e.from_name} gently invites you to share, if you would like to.`, {
         testid: 'share-invite-toast',
@@ -92,7 +102,8 @@ export function applyEffect(app, e) {
       });
       break;
     case 'room_notice':
-      if (e.code === 'paused' || e.code === 'resumed') break; // shown from the room status
+      // Shown from the room status (banners).
+      if (e.code === 'paused' || e.code === 'resumed' || e.code === 'no_facilitator') break;
       // lead_returned, facilitator_takeover, and codes a newer server may add.
       toast(e.message || 'Something changed in the room.', { testid: 'toast-room-notice' });
       break;

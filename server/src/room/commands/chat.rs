@@ -105,6 +105,9 @@ impl Room {
         match self.info.status {
             RoomStatus::Closed => return Err(RoomError::SessionEnded),
             RoomStatus::Paused if !m.role.is_facilitator() => return Err(RoomError::Paused),
+            RoomStatus::AwaitingFacilitator if !m.role.is_facilitator() => {
+                return Err(RoomError::AwaitingFacilitator)
+            }
             _ => {}
         }
         if m.role.is_facilitator() {

@@ -75,6 +75,7 @@ impl Room {
             _ => name.to_string(),
         };
         let name = clean_name(&name, self.limits.max_name)?;
+        self.check_desk_join()?;
         let role = match facilitator_key {
             Some(k) if self.facilitator_key_matches(k) => Role::Facilitator,
             Some(_) => return Err(RoomError::BadFacilitatorKey),
@@ -265,6 +266,10 @@ impl Room {
             self.lead = Some(rec.id.clone());
         }
         let member = rec.view(self.lead.as_deref());
+        if fac && self.members.is_empty() {
+            // Nobody else is here to be told: the room opens in the welcome.
+            self.open_quietly(now);
+        }
         self.members.push(rec);
         self.emit(Audience::All, Event::MemberJoined { member }, now);
         let i = self.members.len() - 1;
@@ -408,6 +413,7 @@ impl Room {
             epoch: self.epoch.clone(),
             lead_id: self.lead.clone().filter(|l| self.idx(l).is_some()),
             next_before_seq: None,
+            alerts: self.desk_alerts(),
         };
         if let Some(i) = me {
             let cap = MAX_ROOM_FRAME_BYTES.saturating_sub(json_len(&snap) + FRAME_SLACK);
@@ -431,6 +437,9 @@ impl Room {
         }
         if self.takeover.as_deref() == Some(m.id.as_str()) {
             self.takeover = None;
+        }
+        if !may_return {
+            self.withdraw_alerts_of(&m.id);
         }
         if let Some(conn) = m.conn.clone() {
             if reason == LeaveReason::Removed {

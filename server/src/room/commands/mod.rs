@@ -13,6 +13,7 @@ mod history;
 mod lead;
 mod membership;
 mod moderation;
+mod oncall;
 mod parking;
 mod retention;
 mod rules;

@@ -1,6 +1,21 @@
 //! Time and the session: deadlines and `tick` (timers, opening on schedule, warnings,
-//! grace periods), extending and ending the session, and the rule that a group room is
-//! never unmoderated (a co-facilitator takes over, or the room pauses).
+//! grace periods), extending and ending the session, and the rule that a room is never
+//! unmoderated.
+//!
+//! # Who runs the room: one state machine
+//!
+//! ```text
+//! scheduled ──start, a facilitator online──▶ open
+//! scheduled ──start, none──▶ awaiting_facilitator ──a facilitator or co-facilitator joins──▶ open
+//! open ──no facilitator for the grace──▶ a co-facilitator takes over (open), or paused
+//! paused ──a facilitator is back──▶ open
+//! ```
+//!
+//! In `awaiting_facilitator` and `paused` participants read but cannot post;
+//! support requests go to the on-call desk (`commands/oncall.rs`). Once nobody
+//! has run the room for `--facilitator-grace-secs` (past the start, or since
+//! the drop), `info.unattended` is set and everyone is shown the crisis
+//! resources and the on-call option, until a facilitator is there again.
 //!
 //! # The soft end
 //!
@@ -13,6 +28,9 @@
 
 use crate::room::*;
 
+/// The notice once nobody has come to run the room for the grace period.
+const NO_FACILITATOR: &str = "Nobody is here to run this room yet. You can keep reading. If you need support now, press “I'm in distress” to reach a peer supporter on call, or use a crisis line below.";
+
 impl Room {
     /// The next instant at which [`Room::tick`] has work to do.
     pub fn next_deadline(&self) -> Option<Millis> {
@@ -22,7 +40,10 @@ impl Room {
         if self.info.status == RoomStatus::Scheduled {
             d.extend(self.info.starts_at);
         }
-        if matches!(self.info.status, RoomStatus::Open | RoomStatus::Paused) {
+        if matches!(
+            self.info.status,
+            RoomStatus::Open | RoomStatus::Paused | RoomStatus::AwaitingFacilitator
+        ) {
             if let Some(until) = self.info.wrap_up_until {
                 d.push(until);
             } else if let Some(end) = self.info.ends_at {
@@ -41,10 +62,13 @@ impl Room {
         );
         if let Some(t) = self.unmoderated_since {
             // Once paused there is nothing left to do until a facilitator is back.
-            if self.moderation_applies() && self.info.status == RoomStatus::Open {
+            let waiting =
+                self.info.status == RoomStatus::AwaitingFacilitator && !self.info.unattended;
+            if self.moderation_applies() && (self.info.status == RoomStatus::Open || waiting) {
                 d.push(t + self.limits.facilitator_grace_ms);
             }
         }
+        d.extend(self.next_alert_retry());
         d.into_iter().min()
     }
 
@@ -73,8 +97,13 @@ impl Room {
         self.energy_tick(now);
         if self.info.status == RoomStatus::Scheduled && self.info.starts_at.is_none_or(|s| s <= now)
         {
-            self.info.status = RoomStatus::Open;
-            self.opened_at = Some(now);
+            if self.staffed() {
+                self.info.status = RoomStatus::Open;
+                self.opened_at = Some(now);
+            } else {
+                self.info.status = RoomStatus::AwaitingFacilitator;
+                self.unmoderated_since = Some(now);
+            }
             self.room_updated(now);
             for mut p in self.take_pending(PendingWhy::Lobby) {
                 if self.info.waiting_room {
@@ -144,6 +173,7 @@ impl Room {
             }
         }
         self.check_moderation(now);
+        self.retry_alerts(now);
     }
 
     /// `extend_session`: move the end later; warnings re-arm. During wrap-up:
@@ -220,6 +250,8 @@ impl Room {
     fn end(&mut self, now: Millis) {
         self.info.status = RoomStatus::Closed;
         self.info.wrap_up_until = None;
+        self.info.unattended = false;
+        self.withdraw_all_alerts();
         let summary = self.summary_as_of(now);
         if let Some(run) = self.energy.take() {
             let c = self.final_view(run);
@@ -246,14 +278,39 @@ impl Room {
     }
 
     fn moderation_applies(&self) -> bool {
-        self.info.kind == RoomKind::Group
-            && matches!(self.info.status, RoomStatus::Open | RoomStatus::Paused)
+        self.info.kind != RoomKind::OnCall
+            && matches!(
+                self.info.status,
+                RoomStatus::Open | RoomStatus::Paused | RoomStatus::AwaitingFacilitator
+            )
     }
 
-    /// A room is never unmoderated: when no facilitator has been online for the
-    /// grace period, a present co-facilitator takes over; with none, the room pauses.
+    /// A room is never unmoderated: until a facilitator first arrives it waits
+    /// (and, past the grace, shows everyone where help is); when no facilitator
+    /// has been online for the grace period, a present co-facilitator takes
+    /// over; with none, the room pauses.
     pub(in crate::room) fn check_moderation(&mut self, now: Millis) {
         if !self.moderation_applies() {
+            return;
+        }
+        if self.info.status == RoomStatus::AwaitingFacilitator {
+            if self.staffed() {
+                self.facilitator_present(now);
+                return;
+            }
+            let since = *self.unmoderated_since.get_or_insert(now);
+            if now >= since + self.limits.facilitator_grace_ms && !self.info.unattended {
+                self.info.unattended = true;
+                self.room_updated(now);
+                self.emit(
+                    Audience::All,
+                    Event::RoomNotice {
+                        code: "no_facilitator".into(),
+                        message: NO_FACILITATOR.into(),
+                    },
+                    now,
+                );
+            }
             return;
         }
         let online_lead = self
@@ -288,22 +345,49 @@ impl Room {
             self.facilitator_present(now);
         } else if self.info.status == RoomStatus::Open {
             self.info.status = RoomStatus::Paused;
+            self.info.unattended = true;
             self.room_updated(now);
             self.emit(
                 Audience::All,
                 Event::RoomNotice {
                     code: "paused".into(),
-                    message: "The room is paused until a facilitator is back. You can keep reading; posting resumes shortly.".into(),
+                    message: "The room is paused until a facilitator is back. You can keep reading. If you need support now, press “I'm in distress” to reach a peer supporter on call, or use a crisis line below.".into(),
                 },
                 now,
             );
         }
     }
 
+    /// The first facilitator arrives in an empty room awaiting them: it opens
+    /// without an event (nobody is there to hear one; the welcome shows it).
+    pub(in crate::room) fn open_quietly(&mut self, now: Millis) {
+        if self.info.status == RoomStatus::AwaitingFacilitator {
+            self.info.status = RoomStatus::Open;
+            self.info.unattended = false;
+            self.unmoderated_since = None;
+            self.opened_at.get_or_insert(now);
+        }
+    }
+
     pub(in crate::room) fn facilitator_present(&mut self, now: Millis) {
         self.unmoderated_since = None;
+        if self.info.status == RoomStatus::AwaitingFacilitator {
+            self.info.status = RoomStatus::Open;
+            self.info.unattended = false;
+            self.opened_at.get_or_insert(now);
+            self.room_updated(now);
+            self.emit(
+                Audience::All,
+                Event::RoomNotice {
+                    code: "opened".into(),
+                    message: "The facilitator has opened the room.".into(),
+                },
+                now,
+            );
+        }
         if self.info.status == RoomStatus::Paused {
             self.info.status = RoomStatus::Open;
+            self.info.unattended = false;
             self.room_updated(now);
             self.emit(
                 Audience::All,

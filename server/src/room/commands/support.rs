@@ -52,6 +52,10 @@ impl Room {
         facilitator_key: &str,
         now: Millis,
     ) {
+        if self.info.kind == RoomKind::OnCall {
+            self.alert_room_opened(request_id, facilitator, room_id, facilitator_key, now);
+            return;
+        }
         let Some(req) = self.support.iter_mut().find(|s| s.id == request_id) else {
             return;
         };
@@ -181,9 +185,13 @@ impl Room {
         }
         self.emit(
             Audience::Members(to),
-            Event::SupportRequested { request },
+            Event::SupportRequested {
+                request: request.clone(),
+            },
             now,
         );
+        // Nobody here to answer it: the on-call desk will (commands/oncall.rs).
+        self.raise_if_unstaffed(&request, now);
     }
 
     /// Keep the queue to [`SUPPORT_QUEUE`]: drop the oldest handled requests,

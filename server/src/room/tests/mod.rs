@@ -14,6 +14,7 @@ mod history;
 mod join;
 mod lead;
 mod moderation;
+mod oncall;
 mod parking;
 mod permissions;
 mod removal;
@@ -197,6 +198,21 @@ fn notice_of(out: &[Out]) -> String {
         unreachable!()
     };
     code.clone()
+}
+
+/// The one alert the room asked its host to send to the on-call desk.
+fn raised_alert(fx: &mut Fx) -> OnCallAlert {
+    let raised: Vec<OnCallAlert> = fx
+        .room
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::RaiseAlert { alert } => Some(alert),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(raised.len(), 1, "one alert raised: {raised:?}");
+    raised.into_iter().next().unwrap()
 }
 
 fn chat(text: &str) -> ClientMsg {

@@ -62,7 +62,9 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::ExtendSession { .. }
         | ClientMsg::EndSession
         | ClientMsg::RotateKey
-        | ClientMsg::SetShareHistory { .. } => {}
+        | ClientMsg::SetShareHistory { .. }
+        | ClientMsg::AckAlert { .. }
+        | ClientMsg::OpenAlertRoom { .. } => {}
     }
 }
 
@@ -198,6 +200,12 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
             limit: 50,
         },
         // -- facilitators only --
+        ClientMsg::AckAlert {
+            alert_id: "a1".into(),
+        },
+        ClientMsg::OpenAlertRoom {
+            alert_id: "a1".into(),
+        },
         ClientMsg::SetGroundRules {
             rules: vec!["Be kind".into()],
         },

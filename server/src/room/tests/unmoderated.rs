@@ -49,9 +49,16 @@ fn room_pauses_without_any_facilitator_and_reopens_on_return() {
     assert_eq!(info_of(&out).status, RoomStatus::Paused);
     assert_eq!(notice_of(&out), "paused");
     fx.refuse("c1", chat("anyone?"), ErrorCode::Paused);
-    // Members may still ask for help and raise a hand while paused.
+    assert!(fx.room.info().unattended, "everyone is shown where help is");
+    // Members may still ask for help and raise a hand while paused; with no
+    // facilitator online, the distress signal goes to the on-call desk.
     fx.ok("c1", ClientMsg::Distress);
     fx.ok("c2", ClientMsg::RaiseHand);
+    let alert = raised_alert(&mut fx);
+    assert!(alert.urgent);
+    fx.room
+        .desk_reply(&alert.id, DeskReply::Received { supporters: 1 }, fx.now);
+    fx.out();
     // Nothing to do until the facilitator's seat expires.
     assert_eq!(fx.room.next_deadline(), Some(T0 + 20 * SEC));
     assert!(fx.tick(T0 + 15 * SEC).is_empty());
@@ -87,24 +94,101 @@ fn paused_room_stays_paused_after_the_facilitator_is_dropped() {
     fx.post("c1", "welcome back");
 }
 
-#[test]
-fn a_new_room_pauses_if_no_facilitator_arrives() {
-    let room = Room::new("r2".into(), &group(), KEY, Limits::default(), vec![], T0);
-    let mut fx = Fx {
+/// A room nobody has run yet: people read and accept the rules, posting is
+/// held; past the grace everyone is shown where help is; the facilitator's
+/// arrival opens it.
+fn awaiting_room(spec: CreateRoom) -> Fx {
+    let room = Room::new("r2".into(), &spec, KEY, Limits::default(), vec![], T0);
+    Fx {
         room,
         now: T0,
         last_seq: 0,
         ids: BTreeMap::new(),
         tokens: BTreeMap::new(),
-    };
-    fx.add("c1", "Early");
-    fx.ok("c1", ClientMsg::AcceptRules { version: 1 });
-    fx.post("c1", "first!");
-    assert_eq!(fx.room.next_deadline(), Some(T0 + 10 * SEC));
-    let out = fx.tick(T0 + 10 * SEC);
-    assert_eq!(info_of(&out).status, RoomStatus::Paused);
-    fx.refuse("c1", chat("hi"), ErrorCode::Paused);
-    assert_eq!(fx.room.next_deadline(), None);
+    }
+}
+
+#[test]
+fn a_new_room_awaits_its_facilitator_then_opens() {
+    for kind in [RoomKind::Group, RoomKind::DropIn, RoomKind::OneOnOne] {
+        let mut fx = awaiting_room(CreateRoom { kind, ..group() });
+        assert_eq!(fx.status(), RoomStatus::AwaitingFacilitator, "{kind:?}");
+        fx.add("c1", "Early");
+        fx.ok("c1", ClientMsg::AcceptRules { version: 1 });
+        let snap = fx.snapshot("c1");
+        assert_eq!(snap.info.status, RoomStatus::AwaitingFacilitator);
+        assert!(!snap.info.unattended);
+        fx.refuse("c1", chat("first!"), ErrorCode::AwaitingFacilitator);
+        assert_eq!(fx.room.next_deadline(), Some(T0 + 10 * SEC));
+        assert!(fx.tick(T0 + 10 * SEC - 1).is_empty());
+        let out = fx.tick(T0 + 10 * SEC);
+        assert_eq!(kinds(&out), vec!["room_updated", "room_notice"]);
+        let info = info_of(&out);
+        assert_eq!(info.status, RoomStatus::AwaitingFacilitator);
+        assert!(info.unattended);
+        assert_eq!(notice_of(&out), "no_facilitator");
+        // Said once; nothing more is due until someone arrives.
+        assert_eq!(fx.room.next_deadline(), None);
+        assert!(fx.tick(T0 + 10 * MIN).is_empty());
+        // A newcomer sees it at once, in the welcome.
+        fx.add("c2", "Later");
+        assert!(fx.snapshot("c2").info.unattended);
+        fx.refuse("c1", chat("hello?"), ErrorCode::AwaitingFacilitator);
+
+        fx.join_raw("f", "Dr Lead", Some(KEY), None).unwrap();
+        let out = fx.out();
+        fx.record("f", &out);
+        let info = info_of(&out);
+        assert_eq!(info.status, RoomStatus::Open);
+        assert!(!info.unattended);
+        assert_eq!(notice_of(&out), "opened");
+        fx.post("c1", "hello at last");
+    }
+}
+
+#[test]
+fn a_scheduled_room_with_nobody_to_run_it_awaits_from_its_start() {
+    let mut fx = awaiting_room(CreateRoom {
+        starts_at: Some(T0 + MIN),
+        ..group()
+    });
+    fx.join_raw("c1", "Early", None, None).unwrap();
+    fx.out();
+    assert_eq!(fx.status(), RoomStatus::Scheduled);
+    assert_eq!(fx.room.next_deadline(), Some(T0 + MIN));
+    let out = fx.tick(T0 + MIN);
+    assert_eq!(info_of(&out).status, RoomStatus::AwaitingFacilitator);
+    // The grace counts from the start, not from the room's creation.
+    assert_eq!(fx.room.next_deadline(), Some(T0 + MIN + 10 * SEC));
+    let out = fx.tick(T0 + MIN + 10 * SEC);
+    assert!(info_of(&out).unattended);
+}
+
+#[test]
+fn a_scheduled_room_whose_facilitator_is_early_opens_at_its_start() {
+    let mut fx = awaiting_room(CreateRoom {
+        starts_at: Some(T0 + MIN),
+        ..group()
+    });
+    fx.join_raw("f", "Dr Lead", Some(KEY), None).unwrap();
+    let out = fx.out();
+    fx.record("f", &out);
+    let out = fx.tick(T0 + MIN);
+    assert_eq!(info_of(&out).status, RoomStatus::Open);
+}
+
+#[test]
+fn a_co_facilitator_arriving_first_opens_the_room_too() {
+    let mut fx = Fx::new();
+    let c1 = fx.id("c1");
+    fx.ok("f", ClientMsg::Promote { member_id: c1 });
+    fx.ok("f", ClientMsg::Leave);
+    fx.tick(T0 + 10 * SEC);
+    assert_eq!(
+        fx.status(),
+        RoomStatus::Open,
+        "the co-facilitator took over"
+    );
 }
 
 #[test]
@@ -127,15 +211,16 @@ fn reconnect_within_the_grace_does_not_flap() {
 }
 
 #[test]
-fn drop_in_rooms_need_no_facilitator() {
+fn drop_ins_pause_without_a_facilitator_like_groups() {
     let spec = CreateRoom {
         kind: RoomKind::DropIn,
         ..group()
     };
     let mut fx = Fx::with(spec, Limits::default(), &["c1"]);
     fx.disconnect("f");
-    assert_eq!(fx.room.next_deadline(), Some(T0 + 20 * SEC));
+    assert_eq!(fx.room.next_deadline(), Some(T0 + 10 * SEC));
     fx.tick(T0 + 60 * SEC);
-    assert_eq!(fx.status(), RoomStatus::Open);
-    fx.post("c1", "still chatting");
+    assert_eq!(fx.status(), RoomStatus::Paused);
+    assert!(fx.room.info().unattended);
+    fx.refuse("c1", chat("anyone?"), ErrorCode::Paused);
 }

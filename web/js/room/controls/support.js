@@ -33,6 +33,11 @@ export function wireSupport(app) {
     openCrisis(false);
     if (app.phase === 'in' && app.send({ type: 'distress' })) {
       app.distressPending = true;
+      // With no facilitator online the request goes to the on-call desk instead.
+      const staffed = (app.state?.roster || []).some((m) => m.online && (m.role === 'facilitator' || m.role === 'co_facilitator'));
+      T('crisis-alerted').textContent = staffed
+        ? 'The facilitators have been alerted privately and will reach out.'
+        : 'No facilitator is here right now: your request is going to the peer supporters on call.';
       show(T('crisis-alerted'), true);
     }
   });

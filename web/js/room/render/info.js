@@ -3,7 +3,7 @@
 
 import { h, byTestId as T, replaceChildren } from '../../dom.js';
 import { isFac } from '../../state.js';
-import { setBanner, clearBanner } from '../../ui.js';
+import { setBanner, clearBanner, openCrisis } from '../../ui.js';
 import { renderSettings } from './settings.js';
 import { renderParkingForm } from './parking.js';
 
@@ -19,6 +19,20 @@ export function renderInfo(app) {
   } else {
     clearBanner('paused');
   }
+  if (info.status === 'awaiting_facilitator') {
+    setBanner('awaiting', 'The facilitator will open the room. Meanwhile you can read and accept the ground rules.', 'calm');
+  } else {
+    clearBanner('awaiting');
+  }
+  // Nobody has come to run the room: where help is, for everyone, all the time.
+  if (info.unattended && info.status !== 'closed') {
+    setBanner('unattended', 'Nobody is here to run this room right now. If you need support, a peer supporter on call can help, and the crisis lines are open.', 'warn', [
+      { label: 'Ask a peer supporter', testid: 'unattended-ask', onClick: () => askOnCall(app) },
+      { label: 'Crisis lines', testid: 'unattended-crisis', onClick: () => openCrisis(false) },
+    ]);
+  } else {
+    clearBanner('unattended');
+  }
   if (info.pinned) setBanner('pinned', `📌 ${info.pinned}`, 'info');
   else clearBanner('pinned');
   const notices = T('room-notices');
@@ -30,4 +44,14 @@ export function renderInfo(app) {
   }
   renderSettings(app);
   renderParkingForm(app);
+}
+
+/** Ask for support where no facilitator is: the request goes to the on-call desk. */
+function askOnCall(app) {
+  openCrisis(false);
+  if (app.phase === 'in' && app.send({ type: 'support_request' })) {
+    const el = T('oncall-status');
+    el.textContent = 'Sending your request to the peer supporters on call…';
+    el.hidden = false;
+  }
 }

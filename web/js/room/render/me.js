@@ -36,6 +36,7 @@ export function renderMe(app) {
   else if (app.phase === 'ended' || st.info.status === 'closed') why = 'This session has ended.';
   else if (app.phase === 'left') why = 'You left this session.';
   else if (st.info.status === 'paused' && !fac) why = 'A facilitator will be back shortly; you can read but not post.';
+  else if (st.info.status === 'awaiting_facilitator' && !fac) why = 'The facilitator will open the room.';
   else if (me && me.muted && !fac) why = 'A facilitator has muted you for now.';
   else if (needsRules(st)) { why = 'Please read and accept the ground rules to post.'; rulesButton = true; }
   const input = T('chat-input');
