@@ -75,6 +75,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
                 welcome_message: None,
                 share_history: false,
                 wrap_up_until: None,
+                unattended: false,
             },
             rules: GroundRules {
                 version: 1,
@@ -96,6 +97,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
             epoch: "baseline".into(),
             lead_id: None,
             next_before_seq: None,
+            alerts: vec![],
         }),
         server_time: now_ms(),
         history_reset: false,
