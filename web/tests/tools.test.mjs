@@ -283,7 +283,8 @@ test('facilitator tools, each seen from the room', { timeout: 240000 }, async ()
 
 test('lobby before a scheduled start, and paused without a facilitator', { timeout: 90000 }, async () => {
   await within(85000, 'lobby/paused', async () => {
-    const room = await createRoom(suite.base(), { title: 'Later', kind: 'group', starts_at: Date.now() + 4000 });
+    // Far enough ahead that two page loads on a busy machine still land before the start.
+    const room = await createRoom(suite.base(), { title: 'Later', kind: 'group', starts_at: Date.now() + 10000 });
     const F = await open();
     const P = await open();
     await joinAsFacilitator(F.page, suite.base(), room.facilitator_link);
@@ -293,9 +294,9 @@ test('lobby before a scheduled start, and paused without a facilitator', { timeo
     await P.page.locator(tid('status-title')).filter({ hasText: 'not started' }).waitFor();
     await P.page.locator(tid('status-countdown')).waitFor();
     const secs = parseClock(await P.page.locator(tid('status-countdown')).textContent());
-    assert.ok(secs >= 0 && secs <= 5, `lobby countdown (${secs})`);
+    assert.ok(secs >= 0 && secs <= 11, `lobby countdown (${secs})`);
     // Let in automatically at the start.
-    await P.page.locator(tid('view-room')).waitFor({ timeout: 15000 });
+    await P.page.locator(tid('view-room')).waitFor({ timeout: 20000 });
     await acceptGroundRules(P.page);
 
     // The facilitator goes away: after the grace period the room pauses.
