@@ -11,7 +11,8 @@ import { browserSuite, joinAsFacilitator, joinAsParticipant, tid, createRoom, se
 const suite = browserSuite({ env: { HUDDLE_WRAP_UP_MINS: '0.2' } });
 const open = (opts) => suite.open(opts);
 
-const hhmm = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+// The deployment's zone (the server's default --time-zone), not the browser's: labelled.
+const hhmm = (ms) => new Intl.DateTimeFormat('en-US', { hour: 'numeric', minute: '2-digit', timeZone: 'America/Toronto' }).format(new Date(ms));
 
 /** When the page was told the wrap-up ends (seen.until): a wrap_up event, or the room's info. */
 function watchWrapUp(page) {
@@ -43,7 +44,7 @@ test('at the scheduled end the room wraps up, then closes by itself', { timeout:
     await banner.waitFor({ timeout: 15000 });
     const text = await banner.textContent();
     assert.ok(seen.until, 'a wrap_up event arrived');
-    assert.equal(text, `Wrapping up — the room closes at ${hhmm(seen.until)}`);
+    assert.equal(text, `Wrapping up — the room closes at ${hhmm(seen.until)} ET`);
     await f.locator(tid('banner-wrapup')).waitFor();
     // The facilitator's check-out prompt and summary preview; not shown to participants.
     await f.locator(tid('wrapup-panel')).waitFor();

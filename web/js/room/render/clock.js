@@ -2,7 +2,7 @@
 // lobby), the session clock, the 5- and 1-minute session warnings, and the wrap-up banner
 // (from info.wrap_up_until, so a late joiner sees it too).
 
-import { byTestId as T, formatDuration, formatClock } from '../../dom.js';
+import { byTestId as T, formatDuration, formatClockZoned } from '../../dom.js';
 import { setBanner, clearBanner } from '../../ui.js';
 
 export function tick(app) {
@@ -18,7 +18,7 @@ export function tick(app) {
   const until = st && st.info.status !== 'closed' && app.phase !== 'removed' ? st.info.wrap_up_until : null;
   if (until) {
     clearBanner('warning');
-    setBanner('wrapup', `Wrapping up — the room closes at ${formatClock(until)}`, 'warn');
+    setBanner('wrapup', `Wrapping up — the room closes at ${formatClockZoned(until)}`, 'warn');
     const text = `Wrapping up · ${formatDuration(Math.max(0, until - now))}`;
     if (clock.textContent !== text) clock.textContent = text;
     clock.hidden = false;
