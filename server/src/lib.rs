@@ -85,7 +85,9 @@
 //! view in `web/js/room/render/`, with a Chromium test. The session forwards every message but
 //! `ping` and `join` to the room as is; nothing here needs to change.
 
+pub mod accounts;
 pub mod broker;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -93,6 +95,7 @@ pub mod metrics;
 pub mod room;
 pub mod rooms;
 pub mod session;
+pub mod store;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -159,8 +162,15 @@ fn load_crisis(cfg: &Config) -> anyhow::Result<Vec<CrisisResource>> {
 /// Run the server until SIGTERM / ctrl-c.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     init_tracing(&cfg.log_format);
+    commands::check(&cfg)?;
+    if let Some(cmd) = cfg.command.clone() {
+        return commands::run(cmd, &cfg).await;
+    }
     let crisis = load_crisis(&cfg)?;
     let metrics = Arc::new(metrics::Metrics::default());
+    // Migrations first: a failure stops startup, naming the migration.
+    let store = store::open(&cfg, metrics.clone()).await?;
+    let accounts = Arc::new(accounts::Accounts::new(&cfg, store, metrics.clone()));
     let instance = uuid::Uuid::new_v4().simple().to_string();
     let shutting_down = CancellationToken::new();
     let (broker, mode): (Arc<dyn broker::Broker>, _) = match &cfg.redis_url {
@@ -193,7 +203,20 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if cfg.metrics_bind.is_none() && cfg.metrics_token.is_none() && !cfg.bind.ip().is_loopback() {
         tracing::warn!("/metrics is not served: give --metrics-bind or --metrics-token");
     }
-    let app = http::router(rooms.clone());
+    {
+        let accounts = accounts.clone();
+        let stop = rooms.shutting_down.clone();
+        tokio::spawn(async move {
+            let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = hourly.tick() => accounts.purge_old().await,
+                }
+            }
+        });
+    }
+    let app = http::router(rooms.clone(), accounts.clone());
     let listener = listen(cfg.bind).with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let addr = listener.local_addr()?;
     // No Nagle: a frame is written when it is ready. With Nagle on, a small
@@ -212,7 +235,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             listen(maddr).with_context(|| format!("cannot listen on {maddr} (--metrics-bind)"))?;
         let maddr = ml.local_addr()?;
         println!("Huddle metrics on http://{maddr}/metrics");
-        let app = http::metrics_router(rooms.clone());
+        let app = http::metrics_router(rooms.clone(), accounts.clone());
         let stop = rooms.shutting_down.clone();
         tokio::spawn(async move {
             let served = axum::serve(ml, app)

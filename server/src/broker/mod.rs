@@ -159,6 +159,10 @@ pub enum RoomCmd {
     },
     /// Save everything and stop hosting the room here (shutdown: another instance takes over).
     Release,
+    /// The room's owner (a signed-in account) set a new facilitator key; only its hash travels.
+    OwnerKey {
+        key_hash: String,
+    },
 }
 
 /// One frame (serialized once) or control, for an audience.

@@ -79,7 +79,19 @@ pub async fn create(
     let Ok(Json(spec)) = body else {
         return Err(HttpError::BadBody);
     };
-    if spec.kind == RoomKind::DropIn {
+    // Signed in (a session cookie): the CSRF check, then a facilitator or an
+    // admin owns the room (recorded in the store) and may list a drop-in
+    // without the organizer key. Anyone else creates an ad-hoc room as before.
+    let owner = if crate::accounts::session_cookie(&headers).is_some() {
+        super::auth::csrf(&st, peer, &headers)?;
+        st.accounts
+            .account_from_headers(&headers)
+            .await?
+            .filter(crate::accounts::may_own_rooms)
+    } else {
+        None
+    };
+    if spec.kind == RoomKind::DropIn && owner.is_none() {
         let presented = headers
             .get(ORGANIZER_KEY_HEADER)
             .and_then(|k| k.to_str().ok());
@@ -93,6 +105,23 @@ pub async fn create(
     }
     let (room_id, key) = st.rooms.create_room(&spec).await?;
     tracing::debug!(room = %room_id, kind = ?spec.kind, "room created");
+    if let Some(owner) = owner {
+        // Acknowledged only once the owner is stored (else 503; the room,
+        // never joined, expires by itself).
+        st.accounts
+            .store
+            .add_room(&crate::store::OwnedRoom {
+                room_id: room_id.clone(),
+                account_id: owner.id,
+                title: spec.title.trim().to_string(),
+                kind: serde_json::to_value(spec.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                created_at: crate::now_ms() as i64,
+            })
+            .await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(RoomCreated {

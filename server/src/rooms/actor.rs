@@ -91,6 +91,7 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
             }
         }
         RoomCmd::Release => {}
+        RoomCmd::OwnerKey { key_hash } => room.owner_set_key(key_hash, now),
     }
     false
 }
