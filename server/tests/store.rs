@@ -148,9 +148,13 @@ async fn suite(s: Arc<dyn Store>) {
     s.create_link(&link("race", LinkKind::Invite, Some(Role::PeerSupporter), None))
         .await
         .unwrap();
+    let (r1, r2) = (
+        new_account("r1@example.org", Role::Admin),
+        new_account("r2@example.org", Role::Admin),
+    );
     let (a, b) = tokio::join!(
-        s.redeem_invite("race", NOW, &new_account("r1@example.org", Role::Admin)),
-        s.redeem_invite("race", NOW, &new_account("r2@example.org", Role::Admin)),
+        s.redeem_invite("race", NOW, &r1),
+        s.redeem_invite("race", NOW, &r2),
     );
     assert_eq!(
         [a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(),
