@@ -12,9 +12,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::store::{
-    Link, LinkKind, NewAccount, NewSession, RedeemError, Store, StoreError,
-};
+use crate::store::{Link, LinkKind, NewAccount, NewSession, RedeemError, Store, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -586,7 +584,9 @@ impl Accounts {
                     password_hash,
                     created_at: now(),
                 };
-                self.store.redeem_invite(&hash_of_token, now(), &new).await?
+                self.store
+                    .redeem_invite(&hash_of_token, now(), &new)
+                    .await?
             }
             LinkKind::Setup | LinkKind::Reset => {
                 let hash = self.hash(password.to_string()).await?;
@@ -681,7 +681,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(normalize_email("  Ann@Example.ORG ").unwrap(), "ann@example.org");
+        assert_eq!(
+            normalize_email("  Ann@Example.ORG ").unwrap(),
+            "ann@example.org"
+        );
         for bad in ["", "ann", "@x", "ann@", "a b@x", "a@b@c", "a\u{0}@x"] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
@@ -723,7 +726,10 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, "a=1; huddle_session=abc ; b=2".parse().unwrap());
+        h.append(
+            header::COOKIE,
+            "a=1; huddle_session=abc ; b=2".parse().unwrap(),
+        );
         assert_eq!(session_cookie(&h).as_deref(), Some("abc"));
         assert_eq!(session_cookie(&HeaderMap::new()), None);
     }

@@ -186,13 +186,23 @@ pub struct Config {
     /// Directory of the embedded SQLite database (huddle.db: accounts,
     /// sessions, links, room owners), created on first run. Not used with
     /// --database-url.
-    #[arg(long, env = "HUDDLE_DATA_DIR", default_value = "./huddle-data", global = true)]
+    #[arg(
+        long,
+        env = "HUDDLE_DATA_DIR",
+        default_value = "./huddle-data",
+        global = true
+    )]
     pub data_dir: std::path::PathBuf,
 
     /// Database for several instances: postgres://user:password@host/db
     /// (required with --redis-url; sqlite:///path/huddle.db is accepted for
     /// instances on one host). Prefer the environment variable (the password).
-    #[arg(long, env = "HUDDLE_DATABASE_URL", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "HUDDLE_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: Option<Secret>,
 
     /// Hours a sign-in session lasts (the cookie and the stored session).

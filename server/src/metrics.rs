@@ -278,7 +278,11 @@ impl Metrics {
             ));
         }
         for (name, help, v) in [
-            ("huddle_sign_ins_total", "Successful sign-ins.", &self.sign_ins),
+            (
+                "huddle_sign_ins_total",
+                "Successful sign-ins.",
+                &self.sign_ins,
+            ),
             (
                 "huddle_sign_ins_failed_total",
                 "Sign-ins refused: wrong email or password.",

@@ -213,7 +213,12 @@ async fn an_admin_invites_a_facilitator_who_runs_her_own_room() {
     // The old key no longer makes a facilitator.
     let mut old = s.client().await;
     let m = old
-        .join_raw(&created.room_id, "Old", Some(&created.facilitator_key), None)
+        .join_raw(
+            &created.room_id,
+            "Old",
+            Some(&created.facilitator_key),
+            None,
+        )
         .await;
     assert!(
         !matches!(&m, ServerMsg::Welcome { you, .. } if you.role == Role::Facilitator),
@@ -321,14 +326,23 @@ async fn sign_in_refuses_without_hints_limits_and_sets_safe_cookies() {
 
     // Brute force on one account: after 5 failures, 429 even for the right password.
     for _ in 0..4 {
-        assert_eq!(sign_in(&s, "ada@example.org", "guess guess guess").await.status, 401);
+        assert_eq!(
+            sign_in(&s, "ada@example.org", "guess guess guess")
+                .await
+                .status,
+            401
+        );
     }
     let limited = sign_in(&s, "ada@example.org", PASSWORD).await;
     assert_eq!(limited.status, 429, "{}", limited.body);
     assert!(message(&limited).contains("too many sign-in attempts"));
     assert!(limited.header("retry-after").is_some());
     let m = s.metrics().await;
-    assert_eq!(m.get("huddle_sign_ins_failed_total"), Some(&6), "5 for ada, 1 unknown");
+    assert_eq!(
+        m.get("huddle_sign_ins_failed_total"),
+        Some(&6),
+        "5 for ada, 1 unknown"
+    );
     assert!(m.get("huddle_sign_ins_limited_total").copied().unwrap_or(0) >= 1);
 
     // CSRF: another site's Origin, or none, is refused before anything else.
@@ -370,7 +384,14 @@ async fn sign_in_refuses_without_hints_limits_and_sets_safe_cookies() {
         )
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(s.metrics().await.get("huddle_csrf_refused_total").copied().unwrap_or(0) >= 4);
+    assert!(
+        s.metrics()
+            .await
+            .get("huddle_csrf_refused_total")
+            .copied()
+            .unwrap_or(0)
+            >= 4
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -378,7 +399,10 @@ async fn cookies_are_secure_behind_https_and_expired_links_say_so() {
     let data = TempDir::new("acc");
     let dir = data.str();
     let origin = "https://huddle.example";
-    let setup = admin_create(&["--data-dir", &dir, "--public-origin", origin], "ada@example.org");
+    let setup = admin_create(
+        &["--data-dir", &dir, "--public-origin", origin],
+        "ada@example.org",
+    );
     let s = Server::start_with(&["--data-dir", &dir, "--public-origin", origin]).await;
     let h = [("Content-Type", "application/json"), ("Origin", origin)];
     let r = s
@@ -396,12 +420,20 @@ async fn cookies_are_secure_behind_https_and_expired_links_say_so() {
     let mut hc = h.to_vec();
     hc.push(("Cookie", &admin));
     let r = s
-        .http("POST", "/api/admin/invites", &hc, Some(r#"{"role":"facilitator"}"#))
+        .http(
+            "POST",
+            "/api/admin/invites",
+            &hc,
+            Some(r#"{"role":"facilitator"}"#),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let v: Value = r.json();
     let link = v["link"].as_str().unwrap();
-    assert!(link.starts_with("https://huddle.example/setup?token="), "{link}");
+    assert!(
+        link.starts_with("https://huddle.example/setup?token="),
+        "{link}"
+    );
     let token = link.split("token=").nth(1).unwrap();
 
     // Time passes for the link (the database says so).
@@ -449,11 +481,20 @@ async fn commands_and_startup_checks() {
             .expect("running huddle")
     };
     let out = run(&["migrate", "--data-dir", &dir]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(data.path().join("huddle.db").exists());
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 
-    let out = run(&["--bind", "127.0.0.1:0", "--redis-url", "redis://127.0.0.1:1"]);
+    let out = run(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--redis-url",
+        "redis://127.0.0.1:1",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--redis-url needs --database-url"), "{err}");
@@ -498,7 +539,13 @@ async fn instances_share_accounts_through_postgres_and_ride_out_its_outage() {
     let fay_b = cookie_of(&on_b);
     assert_eq!(get_as(&b, "/api/me", &fay_b).await.status, 200);
     // Her room, created on B, is listed on A.
-    let r = post(&b, "/api/rooms", Some(&fay_b), &json!({"title": "Shared", "kind": "group"})).await;
+    let r = post(
+        &b,
+        "/api/rooms",
+        Some(&fay_b),
+        &json!({"title": "Shared", "kind": "group"}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let room: RoomCreated = r.json();
     let fay_a = cookie_of(&sign_in(&a, "fay@example.org", PASSWORD).await);
@@ -514,7 +561,11 @@ async fn instances_share_accounts_through_postgres_and_ride_out_its_outage() {
     .unwrap();
     let down = get_as(&b, "/api/me", &fay_b).await;
     assert_eq!(down.status, 503, "{}", down.body);
-    assert!(message(&down).contains("the database is unavailable"), "{}", down.body);
+    assert!(
+        message(&down).contains("the database is unavailable"),
+        "{}",
+        down.body
+    );
     let down = sign_in(&a, "fay@example.org", PASSWORD).await;
     assert_eq!(down.status, 503, "{}", down.body);
     // Rooms without accounts keep working meanwhile.

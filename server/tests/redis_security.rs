@@ -774,7 +774,14 @@ async fn huddle_runs_on_tls_redis_as_the_least_privileged_user() {
     let db = format!("sqlite://{}/huddle.db", data.str());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_huddle"))
-            .args(["--bind", "127.0.0.1:0", "--redis-url", &url, "--database-url", &db])
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--redis-url",
+                &url,
+                "--database-url",
+                &db,
+            ])
             .env_remove("HUDDLE_REDIS_CA_FILE")
             .output()
             .expect("running huddle")

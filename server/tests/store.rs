@@ -76,7 +76,9 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(!s.set_role("no-such-id", Role::Admin).await.unwrap());
     let all = s.list_accounts().await.unwrap();
     assert_eq!(
-        all.iter().map(|a| (a.email.as_str(), a.role)).collect::<Vec<_>>(),
+        all.iter()
+            .map(|a| (a.email.as_str(), a.role))
+            .collect::<Vec<_>>(),
         vec![
             ("ann@example.org", Role::Admin),
             ("bob@example.org", Role::PeerSupporter)
@@ -112,9 +114,14 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(!s.set_active("no-such-id", false, NOW).await.unwrap());
 
     // Invites: once, before they expire; a taken email leaves the link unused.
-    s.create_link(&link("inv", LinkKind::Invite, Some(Role::Facilitator), None))
-        .await
-        .unwrap();
+    s.create_link(&link(
+        "inv",
+        LinkKind::Invite,
+        Some(Role::Facilitator),
+        None,
+    ))
+    .await
+    .unwrap();
     let peeked = s.link("inv").await.unwrap().unwrap();
     assert_eq!(peeked.kind, LinkKind::Invite);
     assert_eq!(peeked.used_at, None);
@@ -126,17 +133,30 @@ async fn suite(s: Arc<dyn Store>) {
         .redeem_invite("inv", NOW, &new_account("cy@example.org", Role::Admin))
         .await
         .unwrap();
-    assert_eq!(cy.role, Role::Facilitator, "the link's role, not the request's");
+    assert_eq!(
+        cy.role,
+        Role::Facilitator,
+        "the link's role, not the request's"
+    );
     let again = s
         .redeem_invite("inv", NOW, &new_account("dee@example.org", Role::Admin))
         .await;
     assert!(matches!(again, Err(RedeemError::Used)), "{again:?}");
     assert!(s.credentials("dee@example.org").await.unwrap().is_none());
-    s.create_link(&link("late", LinkKind::Invite, Some(Role::Facilitator), None))
-        .await
-        .unwrap();
+    s.create_link(&link(
+        "late",
+        LinkKind::Invite,
+        Some(Role::Facilitator),
+        None,
+    ))
+    .await
+    .unwrap();
     let late = s
-        .redeem_invite("late", NOW + 1000, &new_account("eve@example.org", Role::Admin))
+        .redeem_invite(
+            "late",
+            NOW + 1000,
+            &new_account("eve@example.org", Role::Admin),
+        )
         .await;
     assert!(matches!(late, Err(RedeemError::Expired)), "{late:?}");
     let unknown = s
@@ -145,9 +165,14 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(matches!(unknown, Err(RedeemError::Unknown)), "{unknown:?}");
 
     // Two people racing for one invite: exactly one account.
-    s.create_link(&link("race", LinkKind::Invite, Some(Role::PeerSupporter), None))
-        .await
-        .unwrap();
+    s.create_link(&link(
+        "race",
+        LinkKind::Invite,
+        Some(Role::PeerSupporter),
+        None,
+    ))
+    .await
+    .unwrap();
     let (r1, r2) = (
         new_account("r1@example.org", Role::Admin),
         new_account("r2@example.org", Role::Admin),
@@ -174,10 +199,18 @@ async fn suite(s: Arc<dyn Store>) {
     s.create_link(&link("reset", LinkKind::Reset, None, Some(&ann.id)))
         .await
         .unwrap();
-    let wrong_kind = s.redeem_invite("reset", NOW, &new_account("g@example.org", Role::Admin)).await;
-    assert!(matches!(wrong_kind, Err(RedeemError::Unknown)), "{wrong_kind:?}");
+    let wrong_kind = s
+        .redeem_invite("reset", NOW, &new_account("g@example.org", Role::Admin))
+        .await;
+    assert!(
+        matches!(wrong_kind, Err(RedeemError::Unknown)),
+        "{wrong_kind:?}"
+    );
     // The refused attempt rolled back: the link still works once.
-    let back = s.redeem_password("reset", NOW, "$argon2id$new").await.unwrap();
+    let back = s
+        .redeem_password("reset", NOW, "$argon2id$new")
+        .await
+        .unwrap();
     assert_eq!(back.id, ann.id);
     let (_, hash) = s.credentials("ann@example.org").await.unwrap().unwrap();
     assert_eq!(hash.as_deref(), Some("$argon2id$new"));
@@ -243,10 +276,14 @@ async fn the_store_suite_passes_on_sqlite() {
 async fn the_store_suite_passes_on_postgres() {
     let pg = tokio::task::spawn_blocking(Postgres::start).await.unwrap();
     let m = Arc::new(Metrics::default());
-    let s = PgStore::connect(&pg.url(), m.clone()).await.expect("connect");
+    let s = PgStore::connect(&pg.url(), m.clone())
+        .await
+        .expect("connect");
     assert_eq!(s.backend(), "postgres");
     suite(Arc::new(s)).await;
-    let s = PgStore::connect(&pg.url(), m.clone()).await.expect("reconnect");
+    let s = PgStore::connect(&pg.url(), m.clone())
+        .await
+        .expect("reconnect");
     assert!(s.credentials("ann@example.org").await.unwrap().is_some());
 
     // Postgres gone: a typed error (counted), no panic; back: it answers again.
@@ -258,7 +295,13 @@ async fn the_store_suite_passes_on_postgres() {
     .unwrap();
     let down = s.credentials("ann@example.org").await;
     assert!(
-        matches!(down, Err(StoreError::Unavailable { op: StoreOp::ReadAccount, .. })),
+        matches!(
+            down,
+            Err(StoreError::Unavailable {
+                op: StoreOp::ReadAccount,
+                ..
+            })
+        ),
         "{down:?}"
     );
     assert!(m.store_errors(StoreOp::ReadAccount) >= 1);

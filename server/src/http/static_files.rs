@@ -1,4 +1,5 @@
-//! The web client, embedded in the binary: any path that is not an API route.
+//! The web client, embedded in the binary: any path that is not an API route
+//! (`/signin`, `/setup`, `/admin`, `/my-rooms`: their `.html` pages).
 
 use crate::error::HttpError;
 use axum::http::{header, Uri};
@@ -16,6 +17,13 @@ struct WebAssets;
 pub async fn get(uri: Uri) -> Result<Response, HttpError> {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
+    // The account pages answer without their extension (/setup, /admin, ...).
+    let page = format!("{path}.html");
+    let path = if !path.contains('.') && WebAssets::get(&page).is_some() {
+        page.as_str()
+    } else {
+        path
+    };
     let f = WebAssets::get(path).ok_or(HttpError::NotFound)?;
     let mime = match path.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",

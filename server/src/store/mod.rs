@@ -386,4 +386,20 @@ where
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_and_roles_have_stable_names() {
+        for (i, op) in StoreOp::ALL.iter().enumerate() {
+            assert_eq!(op.index(), i, "StoreOp::ALL is in declaration order");
+        }
+        for r in [Role::Admin, Role::Facilitator, Role::PeerSupporter] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        for k in [LinkKind::Setup, LinkKind::Invite, LinkKind::Reset] {
+            assert_eq!(LinkKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(Role::parse("participant"), None);
+    }
+}

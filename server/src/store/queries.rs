@@ -5,7 +5,8 @@
 //! parameters numbered in that same order; types are TEXT and BIGINT only.
 
 /// Columns of an account, as [`account_of`] reads them.
-pub(crate) const ACCOUNT_COLS: &str = "a.id, a.email, a.display_name, a.role, a.active, a.created_at";
+pub(crate) const ACCOUNT_COLS: &str =
+    "a.id, a.email, a.display_name, a.role, a.active, a.created_at";
 
 /// Columns of a link, as [`link_of`] reads them.
 pub(crate) const LINK_COLS: &str =
@@ -49,7 +50,8 @@ where
     Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let bad = |i: usize, e: sqlx::Error| super::StoreError::Corrupt(format!("link column {i}: {e}"));
+    let bad =
+        |i: usize, e: sqlx::Error| super::StoreError::Corrupt(format!("link column {i}: {e}"));
     let kind: String = row.try_get(1).map_err(|e| bad(1, e))?;
     let role: Option<String> = row.try_get(2).map_err(|e| bad(2, e))?;
     Ok(super::Link {

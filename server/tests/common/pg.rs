@@ -43,7 +43,12 @@ impl Drop for TempDir {
 fn bin_dir() -> PathBuf {
     let root = Path::new("/usr/lib/postgresql");
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
-        .unwrap_or_else(|e| panic!("no Postgres in {} ({e}): install postgresql", root.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "no Postgres in {} ({e}): install postgresql",
+                root.display()
+            )
+        })
         .filter_map(|d| d.ok())
         .filter_map(|d| {
             let v = d.file_name().to_str()?.parse::<u32>().ok()?;
@@ -104,7 +109,16 @@ impl Postgres {
         let data = pg.data();
         let out = pg
             .cmd("initdb")
-            .args(["-D", &data, "--auth=trust", "-U", "huddle", "-E", "UTF8", "--no-sync"])
+            .args([
+                "-D",
+                &data,
+                "--auth=trust",
+                "-U",
+                "huddle",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ])
             .output()
             .expect("running initdb");
         assert!(
@@ -139,7 +153,15 @@ impl Postgres {
     pub fn new_database(&self, name: &str) -> String {
         let out = self
             .cmd("createdb")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "huddle", name])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "huddle",
+                name,
+            ])
             .output()
             .expect("running createdb");
         assert!(
@@ -160,7 +182,18 @@ impl Postgres {
         let log = self.dir.path().join("postgres.log").display().to_string();
         let out = self
             .cmd("pg_ctl")
-            .args(["start", "-w", "-t", "30", "-D", &self.data(), "-l", &log, "-o", &opts])
+            .args([
+                "start",
+                "-w",
+                "-t",
+                "30",
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &opts,
+            ])
             .output()
             .expect("running pg_ctl start");
         assert!(
