@@ -7,18 +7,14 @@ use std::sync::Arc;
 
 /// Refuse what cannot work: several instances (Redis) need a shared database.
 pub fn check(cfg: &Config) -> anyhow::Result<()> {
-    if cfg.redis_url.is_some() && cfg.database_url.is_none() {
+    let db = crate::store::database_url(cfg);
+    if cfg.redis_url.is_some() && db.is_none() {
         anyhow::bail!(
             "--redis-url needs --database-url postgres://…: several instances cannot share \
              the SQLite file in --data-dir, so each would keep its own accounts"
         );
     }
-    if cfg.redis_url.is_some()
-        && cfg
-            .database_url
-            .as_ref()
-            .is_some_and(|u| u.expose().starts_with("sqlite:"))
-    {
+    if cfg.redis_url.is_some() && db.is_some_and(|u| u.starts_with("sqlite:")) {
         tracing::warn!(
             "--redis-url with a sqlite: --database-url: every instance must run on this host"
         );

@@ -8,6 +8,7 @@
 //! ```text
 //! lib.rs              this map; `run`: wiring, listening, graceful shutdown
 //! main.rs             flags → Config → run
+//! commands.rs         `huddle migrate`, `huddle admin create`; startup checks
 //! config.rs           flags and HUDDLE_* environment variables
 //! metrics.rs          counters and gauges for GET /metrics (RedisOp: the op labels)
 //! error.rs            every error type, and the one place each maps to an ErrorCode
@@ -17,6 +18,9 @@
 //!   directory.rs        GET /api/rooms?kind=drop_in
 //!   summary.rs          GET /api/rooms/{id}/summary.md
 //!   crisis.rs           GET /api/crisis-resources
+//!   auth.rs             sign-in/out, /api/me, one-time links; the CSRF (Origin) check
+//!   admin.rs            /api/admin/*: invite, list, role, (de)activate, reset link
+//!   my_rooms.rs         /api/my/rooms, POST /api/rooms/{id}/facilitator-link
 //!   health.rs           /healthz, /readyz, /metrics (here, or on --metrics-bind)
 //!   static_files.rs     the embedded web client
 //!   client.rs           the client's address (through --trusted-proxy), the origin check
@@ -40,6 +44,11 @@
 //!   redis/history.rs    the events stream, fan-out publish, gap fill
 //!   redis/store.rs      state snapshots, metadata, the room directory
 //!   redis/sign.rs       HMAC signatures of what instances exchange (--redis-signing-key)
+//! accounts.rs         passwords (Argon2id), sessions, links, roles, sign-in limits
+//! store/mod.rs        trait Store (the durable store), StoreError, StoreOp
+//!   queries.rs          the SQL, written once for both backends
+//!   sqlite.rs           embedded, the default (--data-dir)
+//!   postgres.rs         shared by several instances (--database-url)
 //! ```
 //!
 //! # The road of one chat message

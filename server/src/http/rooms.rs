@@ -4,9 +4,10 @@
 //! Creating is rate-limited per client address (`--create-rate-per-min`,
 //! 429 with `Retry-After`). A drop-in is listed in the public directory, so
 //! creating one needs the deployment's organizer key (`--organizer-key`, sent
-//! in `X-Huddle-Organizer-Key`; an account role will replace it): without it
-//! the request is refused (403), and anyone may still create group rooms,
-//! which are never listed.
+//! in `X-Huddle-Organizer-Key`) or a signed-in facilitator or admin: without
+//! either the request is refused (403), and anyone may still create group
+//! rooms, which are never listed. A signed-in facilitator's room is owned by
+//! the account (`room_owners`), who can always get back in (`my_rooms.rs`).
 
 use super::client::{client_ip, limit_key};
 use super::AppState;

@@ -317,13 +317,21 @@ pub(crate) fn failed(metrics: &Metrics, op: StoreOp, e: sqlx::Error) -> StoreErr
     StoreError::Unavailable { op, source: e }
 }
 
+/// `--database-url`, when given and not empty (an empty `HUDDLE_DATABASE_URL` is none).
+pub fn database_url(cfg: &crate::config::Config) -> Option<&str> {
+    cfg.database_url
+        .as_ref()
+        .map(|u| u.expose().trim())
+        .filter(|u| !u.is_empty())
+}
+
 /// Open the store the configuration names: `--database-url` (postgres:// or
 /// sqlite:), else the SQLite file in `--data-dir`; migrations run.
 pub async fn open(
     cfg: &crate::config::Config,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<dyn Store>, StoreError> {
-    match cfg.database_url.as_ref().map(|u| u.expose()) {
+    match database_url(cfg) {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(Arc::new(postgres::PgStore::connect(url, metrics).await?))
         }
