@@ -44,7 +44,9 @@
 //!   redis/history.rs    the events stream, fan-out publish, gap fill
 //!   redis/store.rs      state snapshots, metadata, the room directory
 //!   redis/sign.rs       HMAC signatures of what instances exchange (--redis-signing-key)
-//! accounts.rs         passwords (Argon2id), sessions, links, roles, sign-in limits
+//! accounts/mod.rs     Accounts: sign-in, sessions, links, roles (may_take_oncall_desk)
+//!   credentials.rs      Argon2id passwords, tokens, email/name/password checks
+//!   limit.rs            the sign-in failure limits
 //! store/mod.rs        trait Store (the durable store), StoreError, StoreOp
 //!   queries.rs          the SQL, written once for both backends
 //!   sqlite.rs           embedded, the default (--data-dir)

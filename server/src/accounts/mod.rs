@@ -13,33 +13,24 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::{Link, LinkKind, NewAccount, NewSession, RedeemError, Store, StoreError};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use axum::http::{header, HeaderMap, StatusCode};
-use dashmap::DashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use tokio::sync::{OnceCell, Semaphore};
 
+mod credentials;
+mod limit;
+
 pub use crate::store::{Account, Role};
+use credentials::check_password;
+pub use credentials::{
+    clean_name, hash_password, new_token, normalize_email, token_hash, verify_password,
+    ARGON2_M_KIB, ARGON2_P, ARGON2_T, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN,
+};
+pub use limit::FailureLimit;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "huddle_session";
-
-/// Shortest and longest password, in characters (OWASP: at least 8; long
-/// passphrases welcome, bounded so hashing stays cheap to refuse).
-pub const PASSWORD_MIN: usize = 10;
-pub const PASSWORD_MAX: usize = 256;
-
-/// Longest display name of an account, in characters.
-pub const NAME_MAX: usize = 80;
-
-/// Argon2id with OWASP's minimum recommended parameters: 19 MiB of memory,
-/// 2 iterations, 1 lane.
-pub const ARGON2_M_KIB: u32 = 19_456;
-pub const ARGON2_T: u32 = 2;
-pub const ARGON2_P: u32 = 1;
 
 /// The window of the sign-in failure limits.
 pub const LIMIT_WINDOW_MS: u64 = 15 * 60 * 1000;
@@ -109,143 +100,6 @@ impl AuthError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AuthError::Hash(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-/// Trim and lower-case an email; refuse what cannot be one.
-pub fn normalize_email(s: &str) -> Result<String, AuthError> {
-    let e = s.trim().to_lowercase();
-    let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        })
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(e)
-    } else {
-        Err(AuthError::BadEmail)
-    }
-}
-
-fn check_password(p: &str) -> Result<(), AuthError> {
-    let n = p.chars().count();
-    if (PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
-        Ok(())
-    } else {
-        Err(AuthError::BadPassword)
-    }
-}
-
-/// Trim a display name and check it (the room's text rules: no control or bidi characters).
-pub fn clean_name(s: &str) -> Result<String, AuthError> {
-    let n = s.trim();
-    if n.is_empty() || n.chars().count() > NAME_MAX || crate::room::text::check("name", n).is_err()
-    {
-        return Err(AuthError::BadName);
-    }
-    Ok(n.to_string())
-}
-
-/// A new random token (256 bits, hex) and the hash the store keeps of it.
-pub fn new_token() -> (String, String) {
-    let t = hex::encode(rand::random::<[u8; 32]>());
-    let h = token_hash(&t);
-    (t, h)
-}
-
-/// The stored form of a token (SHA-256, hex).
-pub fn token_hash(token: &str) -> String {
-    crate::room::hash_secret(token)
-}
-
-fn argon2() -> Argon2<'static> {
-    // The parameters are constants within Argon2's bounds.
-    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-/// Hash a password (Argon2id, a random 16-byte salt): the PHC string.
-pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-        .map_err(|e| AuthError::Hash(e.to_string()))?;
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hash(e.to_string()))
-}
-
-/// Whether a password matches a PHC hash (the comparison is constant-time).
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(h) => argon2().verify_password(password.as_bytes(), &h).is_ok(),
-        Err(e) => {
-            tracing::error!(error = %e, "a stored password hash is unreadable");
-            false
-        }
-    }
-}
-
-/// Failed attempts per key in a fixed window: past `limit` failures, refused
-/// until the window ends. In memory, per instance.
-pub struct FailureLimit {
-    limit: u32,
-    window_ms: u64,
-    /// key → (failures, window start).
-    seen: DashMap<String, (u32, u64)>,
-    swept: AtomicU64,
-}
-
-impl FailureLimit {
-    pub fn new(limit: u32, window_ms: u64) -> FailureLimit {
-        FailureLimit {
-            limit,
-            window_ms,
-            seen: DashMap::new(),
-            swept: AtomicU64::new(0),
-        }
-    }
-
-    /// `Err(seconds to wait)` when the key has used up its failures.
-    pub fn check(&self, key: &str, now: u64) -> Result<(), u64> {
-        if self.limit == 0 {
-            return Ok(());
-        }
-        match self.seen.get(key) {
-            Some(e) if e.0 >= self.limit && now < e.1 + self.window_ms => {
-                Err((e.1 + self.window_ms - now).div_ceil(1000).max(1))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn fail(&self, key: &str, now: u64) {
-        if self.limit == 0 {
-            return;
-        }
-        let mut e = self.seen.entry(key.to_string()).or_insert((0, now));
-        if now >= e.1 + self.window_ms {
-            *e = (0, now);
-        }
-        e.0 = e.0.saturating_add(1);
-        drop(e);
-        self.sweep(now);
-    }
-
-    pub fn clear(&self, key: &str) {
-        self.seen.remove(key);
-    }
-
-    fn sweep(&self, now: u64) {
-        let last = self.swept.load(Relaxed);
-        if now.saturating_sub(last) >= 60_000
-            && self
-                .swept
-                .compare_exchange(last, now, Relaxed, Relaxed)
-                .is_ok()
-        {
-            let w = self.window_ms;
-            self.seen.retain(|_, v| now < v.1 + w);
         }
     }
 }
@@ -670,27 +524,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_hash_with_argon2id_and_owasp_parameters() {
-        let h = hash_password("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password("correct horse battery", &h));
-        assert!(!verify_password("correct horse batterY", &h));
-        assert!(!verify_password("x", "not a hash"));
-        assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
-    }
-
-    #[test]
-    fn emails_are_normalized_and_checked() {
-        assert_eq!(
-            normalize_email("  Ann@Example.ORG ").unwrap(),
-            "ann@example.org"
-        );
-        for bad in ["", "ann", "@x", "ann@", "a b@x", "a@b@c", "a\u{0}@x"] {
-            assert!(normalize_email(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn roles_say_who_takes_the_desk_and_owns_rooms() {
         let mut a = Account {
             id: "1".into(),
@@ -707,20 +540,6 @@ mod tests {
         assert!(may_take_oncall_desk(&a) && may_own_rooms(&a));
         a.active = false;
         assert!(!may_take_oncall_desk(&a) && !may_own_rooms(&a));
-    }
-
-    #[test]
-    fn failures_past_the_limit_wait_for_the_window() {
-        let l = FailureLimit::new(3, 1000);
-        for _ in 0..3 {
-            assert!(l.check("k", 0).is_ok());
-            l.fail("k", 0);
-        }
-        assert_eq!(l.check("k", 10), Err(1));
-        assert!(l.check("other", 10).is_ok());
-        assert!(l.check("k", 1000).is_ok(), "the window ended");
-        l.clear("k");
-        assert!(l.check("k", 10).is_ok());
     }
 
     #[test]
