@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { browserSuite, tid, within, webDir } from './helpers.mjs';
@@ -16,6 +16,7 @@ const bin = process.env.HUDDLE_BIN
   ? path.resolve(webDir, process.env.HUDDLE_BIN)
   : path.resolve(webDir, '..', 'target', 'debug', 'huddle');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'huddle-web-acc-'));
+process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 
 // The first admin, made from the command line before the server starts.
 const printed = execFileSync(bin, ['admin', 'create', '--email', 'ada@example.org', '--name', 'Ada', '--data-dir', dataDir],
