@@ -36,6 +36,9 @@ trap cleanup EXIT
 start_huddle() { # BIN REDIS_URL → echoes "PID URL"
   local bin=$1 redis=$2 log
   log="$WORK/huddle-$RANDOM.log"
+  # Its database in the work dir (env, not flags: older builds ignore them);
+  # with Redis the instances share one SQLite file (one host).
+  HUDDLE_DATA_DIR="$WORK/data" HUDDLE_DATABASE_URL=${redis:+"sqlite://$WORK/huddle.db"} \
   HUDDLE_MAX_CONNS_PER_IP=0 HUDDLE_CREATE_RATE_PER_MIN=0 RUST_LOG=warn "$bin" --bind 127.0.0.1:0 ${redis:+--redis-url "$redis"} >"$log" 2>&1 &
   local pid=$! url=""
   PIDS+=("$pid")

@@ -101,6 +101,8 @@ start() {
   case $target in
     huddle)
       # Load runs create many rooms from one address: no creation rate limit.
+      # Its database in the work dir; with Redis one SQLite file shared on this host.
+      HUDDLE_DATA_DIR="$WORK/data" HUDDLE_DATABASE_URL=${redis:+"sqlite://$WORK/huddle.db"} \
       HUDDLE_MAX_CONNS_PER_IP=0 HUDDLE_CREATE_RATE_PER_MIN=0 RUST_LOG=warn \
         "$TARGET_DIR/release/huddle" --bind 127.0.0.1:0 ${redis:+--redis-url "$redis"} >"$logf" 2>&1 &
       S_PID=$!

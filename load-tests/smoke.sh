@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 # Port 0: the server picks a free port and prints its URL.
 HUDDLE_MAX_CONNS_PER_IP=0 RUST_LOG=${RUST_LOG:-warn} \
-  "$TARGET_DIR/debug/huddle" --bind 127.0.0.1:0 >"$WORK/huddle.log" 2>&1 &
+  HUDDLE_DATA_DIR="$WORK/data" "$TARGET_DIR/debug/huddle" --bind 127.0.0.1:0 >"$WORK/huddle.log" 2>&1 &
 SERVER_PID=$!
 
 URL=""

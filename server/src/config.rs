@@ -198,7 +198,7 @@ pub struct Config {
     /// connections to it only, and an https origin turns HSTS on. Without it:
     /// same-origin against the Host header, over http (or X-Forwarded-Proto
     /// from a trusted proxy).
-    #[arg(long, env = "HUDDLE_PUBLIC_ORIGIN", value_parser = Origin::parse_flag)]
+    #[arg(long, env = "HUDDLE_PUBLIC_ORIGIN", value_parser = Origin::parse_flag, global = true)]
     pub public_origin: Option<Origin>,
 
     /// Serve GET /metrics on this address only (not on --bind). Without it
@@ -211,6 +211,76 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_METRICS_TOKEN", hide_env_values = true,
           value_parser = SecretHash::parse)]
     pub metrics_token: Option<SecretHash>,
+
+    /// Directory of the embedded SQLite database (huddle.db: accounts,
+    /// sessions, links, room owners), created on first run. Not used with
+    /// --database-url.
+    #[arg(
+        long,
+        env = "HUDDLE_DATA_DIR",
+        default_value = "./huddle-data",
+        global = true
+    )]
+    pub data_dir: std::path::PathBuf,
+
+    /// Database for several instances: postgres://user:password@host/db
+    /// (required with --redis-url; sqlite:///path/huddle.db is accepted for
+    /// instances on one host). Prefer the environment variable (the password).
+    #[arg(
+        long,
+        env = "HUDDLE_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<Secret>,
+
+    /// Hours a sign-in session lasts (the cookie and the stored session).
+    #[arg(long, env = "HUDDLE_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+
+    /// Hours a setup, invite or password-reset link stays valid.
+    #[arg(long, env = "HUDDLE_LINK_HOURS", default_value_t = 72, global = true)]
+    pub link_hours: u64,
+
+    /// Failed sign-ins per account within 15 minutes before further attempts
+    /// are refused (429) until the window ends (per instance; 0 = no limit).
+    #[arg(long, env = "HUDDLE_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    pub login_failures_per_account: u32,
+
+    /// Failed sign-ins per client address (IPv6: per /64) within 15 minutes
+    /// before its attempts are refused (429) (per instance; 0 = no limit).
+    #[arg(long, env = "HUDDLE_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 20)]
+    pub login_failures_per_address: u32,
+
+    /// What to do; without a command, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `huddle <command>`: tasks that run and exit instead of serving.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Run the database migrations, then exit.
+    Migrate,
+    /// Accounts from the command line.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum AdminCommand {
+    /// Create an admin account and print its one-time setup link
+    /// ({public origin}/setup?token=…) to set a password.
+    Create {
+        /// The admin's email (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 fn parse_time_zone(s: &str) -> Result<chrono_tz::Tz, String> {

@@ -469,6 +469,18 @@ pub enum HttpError {
     BrokerUnavailable,
     #[error("not found")]
     NotFound,
+    #[error(transparent)]
+    Auth(#[from] crate::accounts::AuthError),
+    /// The durable store did not answer: 503, retry.
+    #[error("the database is unavailable; try again shortly")]
+    Store(#[from] crate::store::StoreError),
+    /// A state-changing request whose Origin is missing or not this site.
+    #[error("cross-site request refused: the Origin header must be this site's")]
+    CsrfRefused,
+    #[error("only the room's owner can do this")]
+    NotOwner,
+    #[error("the room did not take the new key in time; try again")]
+    KeyNotTaken,
 }
 
 impl HttpError {
@@ -489,6 +501,16 @@ impl HttpError {
             | HttpError::BrokerUnavailable
             | HttpError::MetricsTokenRequired
             | HttpError::NotFound => None,
+            HttpError::Auth(e) => Some(match e.status() {
+                StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+                StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+                StatusCode::BAD_REQUEST => ErrorCode::Invalid,
+                StatusCode::NOT_FOUND => ErrorCode::NotFound,
+                StatusCode::INTERNAL_SERVER_ERROR => ErrorCode::Internal,
+                _ => ErrorCode::Forbidden,
+            }),
+            HttpError::Store(_) | HttpError::KeyNotTaken => Some(ErrorCode::Unavailable),
+            HttpError::CsrfRefused | HttpError::NotOwner => Some(ErrorCode::Forbidden),
         }
     }
 
@@ -517,6 +539,9 @@ impl HttpError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             HttpError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::Auth(e) => e.status(),
+            HttpError::Store(_) | HttpError::KeyNotTaken => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::CsrfRefused | HttpError::NotOwner => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -540,6 +565,10 @@ impl IntoResponse for HttpError {
             HttpError::MetricsTokenRequired => {
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            HttpError::Auth(crate::accounts::AuthError::Limited { retry_after_secs }) => {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             _ => {}
         }

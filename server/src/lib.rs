@@ -8,6 +8,7 @@
 //! ```text
 //! lib.rs              this map; `run`: wiring, listening, graceful shutdown
 //! main.rs             flags → Config → run
+//! commands.rs         `huddle migrate`, `huddle admin create`; startup checks
 //! config.rs           flags and HUDDLE_* environment variables
 //! crisis.rs           crisis resources: built-in + --crisis-resources FILE, checked at startup
 //! metrics.rs          counters and gauges for GET /metrics (RedisOp: the op labels)
@@ -19,6 +20,9 @@
 //!   summary.rs          GET /api/rooms/{id}/summary.md
 //!   crisis.rs           GET /api/crisis-resources
 //!   config.rs           GET /api/config (the deployment's time zone)
+//!   auth.rs             sign-in/out, /api/me, one-time links; the CSRF (Origin) check
+//!   admin.rs            /api/admin/*: invite, list, role, (de)activate, reset link
+//!   my_rooms.rs         /api/my/rooms, POST /api/rooms/{id}/facilitator-link
 //!   health.rs           /healthz, /readyz, /metrics (here, or on --metrics-bind)
 //!   static_files.rs     the embedded web client
 //!   client.rs           the client's address (through --trusted-proxy), the origin check
@@ -44,6 +48,13 @@
 //!   redis/history.rs    the events stream, fan-out publish, gap fill
 //!   redis/store.rs      state snapshots, metadata, the room directory
 //!   redis/sign.rs       HMAC signatures of what instances exchange (--redis-signing-key)
+//! accounts/mod.rs     Accounts: sign-in, sessions, links, roles (may_take_oncall_desk)
+//!   credentials.rs      Argon2id passwords, tokens, email/name/password checks
+//!   limit.rs            the sign-in failure limits
+//! store/mod.rs        trait Store (the durable store), StoreError, StoreOp
+//!   queries.rs          the SQL, written once for both backends
+//!   sqlite.rs           embedded, the default (--data-dir)
+//!   postgres.rs         shared by several instances (--database-url)
 //! ```
 //!
 //! # The road of one chat message
@@ -89,7 +100,9 @@
 //! view in `web/js/room/render/`, with a Chromium test. The session forwards every message but
 //! `ping` and `join` to the room as is; nothing here needs to change.
 
+pub mod accounts;
 pub mod broker;
+pub mod commands;
 pub mod config;
 pub mod crisis;
 pub mod error;
@@ -99,6 +112,7 @@ pub mod oncall;
 pub mod room;
 pub mod rooms;
 pub mod session;
+pub mod store;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -147,6 +161,10 @@ pub fn now_ms() -> Millis {
 /// Run the server until SIGTERM / ctrl-c.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     init_tracing(&cfg.log_format);
+    commands::check(&cfg)?;
+    if let Some(cmd) = cfg.command.clone() {
+        return commands::run(cmd, &cfg).await;
+    }
     let crisis = crisis::load(cfg.crisis_resources.as_deref())?;
     if cfg.crisis_resources.is_none() {
         tracing::warn!(
@@ -155,6 +173,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         );
     }
     let metrics = Arc::new(metrics::Metrics::default());
+    // Migrations first: a failure stops startup, naming the migration.
+    let store = store::open(&cfg, metrics.clone()).await?;
+    let accounts = Arc::new(accounts::Accounts::new(&cfg, store, metrics.clone()));
     let instance = uuid::Uuid::new_v4().simple().to_string();
     let shutting_down = CancellationToken::new();
     let (broker, mode): (Arc<dyn broker::Broker>, _) = match &cfg.redis_url {
@@ -193,7 +214,20 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if cfg.metrics_bind.is_none() && cfg.metrics_token.is_none() && !cfg.bind.ip().is_loopback() {
         tracing::warn!("/metrics is not served: give --metrics-bind or --metrics-token");
     }
-    let app = http::router(rooms.clone());
+    {
+        let accounts = accounts.clone();
+        let stop = rooms.shutting_down.clone();
+        tokio::spawn(async move {
+            let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = hourly.tick() => accounts.purge_old().await,
+                }
+            }
+        });
+    }
+    let app = http::router(rooms.clone(), accounts.clone());
     let listener = listen(cfg.bind).with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let addr = listener.local_addr()?;
     // No Nagle: a frame is written when it is ready. With Nagle on, a small
@@ -212,7 +246,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             listen(maddr).with_context(|| format!("cannot listen on {maddr} (--metrics-bind)"))?;
         let maddr = ml.local_addr()?;
         println!("Huddle metrics on http://{maddr}/metrics");
-        let app = http::metrics_router(rooms.clone());
+        let app = http::metrics_router(rooms.clone(), accounts.clone());
         let stop = rooms.shutting_down.clone();
         tokio::spawn(async move {
             let served = axum::serve(ml, app)

@@ -1,6 +1,7 @@
 //! Counters and gauges served at `GET /metrics` in the Prometheus text format.
 //! Only counts: never message bodies, display names or ids.
 
+use crate::store::StoreOp;
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
@@ -132,6 +133,14 @@ pub struct Metrics {
     redis_errors: [AtomicU64; RedisOp::ALL.len()],
     pub redis_rtt_us_sum: AtomicU64,
     pub redis_rtt_count: AtomicU64,
+    /// Failed database calls, by [`StoreOp`].
+    store_errors: [AtomicU64; StoreOp::ALL.len()],
+    /// Sign-ins that succeeded / were refused (wrong email or password) / were rate-limited.
+    pub sign_ins: AtomicU64,
+    pub sign_ins_failed: AtomicU64,
+    pub sign_ins_limited: AtomicU64,
+    /// State-changing requests refused by the CSRF (Origin) check.
+    pub csrf_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -147,6 +156,16 @@ impl Metrics {
     /// Failed Redis operations of one kind so far.
     pub fn redis_errors(&self, op: RedisOp) -> u64 {
         self.redis_errors[op.index()].load(Relaxed)
+    }
+
+    /// Count one failed database call.
+    pub fn store_error(&self, op: StoreOp) {
+        Metrics::inc(&self.store_errors[op.index()]);
+    }
+
+    /// Failed database calls of one kind so far.
+    pub fn store_errors(&self, op: StoreOp) -> u64 {
+        self.store_errors[op.index()].load(Relaxed)
     }
 
     pub fn render(&self) -> String {
@@ -272,6 +291,43 @@ impl Metrics {
             o.push_str(&format!(
                 "{name}{{op=\"{op}\"}} {}\n",
                 self.redis_errors(op)
+            ));
+        }
+        for (name, help, v) in [
+            (
+                "huddle_sign_ins_total",
+                "Successful sign-ins.",
+                &self.sign_ins,
+            ),
+            (
+                "huddle_sign_ins_failed_total",
+                "Sign-ins refused: wrong email or password.",
+                &self.sign_ins_failed,
+            ),
+            (
+                "huddle_sign_ins_limited_total",
+                "Sign-ins refused by the per-account or per-address rate limit.",
+                &self.sign_ins_limited,
+            ),
+            (
+                "huddle_csrf_refused_total",
+                "State-changing requests refused: Origin missing or not this site.",
+                &self.csrf_refused,
+            ),
+        ] {
+            o.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                v.load(Relaxed)
+            ));
+        }
+        let name = "huddle_store_errors_total";
+        o.push_str(&format!(
+            "# HELP {name} Failed database calls, by operation.\n# TYPE {name} counter\n"
+        ));
+        for op in StoreOp::ALL {
+            o.push_str(&format!(
+                "{name}{{op=\"{op}\"}} {}\n",
+                self.store_errors(op)
             ));
         }
         o

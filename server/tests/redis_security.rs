@@ -771,9 +771,18 @@ async fn huddle_runs_on_tls_redis_as_the_least_privileged_user() {
     assert_eq!(metrics.get("huddle_redis_forged_total"), Some(&0));
 
     // Without the CA, the server's certificate is not trusted: no start.
+    let data = common::pg::TempDir::new("no-ca");
+    let db = format!("sqlite://{}/huddle.db", data.str());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_huddle"))
-            .args(["--bind", "127.0.0.1:0", "--redis-url", &url])
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--redis-url",
+                &url,
+                "--database-url",
+                &db,
+            ])
             .env_remove("HUDDLE_REDIS_CA_FILE")
             .output()
             .expect("running huddle")

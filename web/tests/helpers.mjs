@@ -4,7 +4,8 @@
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
@@ -30,7 +31,7 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Start the server binary; resolves once GET /healthz answers 200. */
-export async function startServer({ env = {}, timeoutMs = 20000 } = {}) {
+export async function startServer({ env = {}, args = [], timeoutMs = 20000 } = {}) {
   const bin = process.env.HUDDLE_BIN
     ? path.resolve(webDir, process.env.HUDDLE_BIN)
     : path.resolve(webDir, '..', 'target', 'debug', 'huddle');
@@ -41,7 +42,9 @@ export async function startServer({ env = {}, timeoutMs = 20000 } = {}) {
   const base = `http://127.0.0.1:${port}`;
   mkdirSync(path.join(repoDir, 'target'), { recursive: true });
   const log = createWriteStream(path.join(repoDir, 'target', `web-test-server-${port}.log`));
-  const child = spawn(bin, ['--bind', `127.0.0.1:${port}`], {
+  // Each server its own database (a fresh --data-dir), unless given one.
+  const dataDir = env.HUDDLE_DATA_DIR || mkdtempSync(path.join(tmpdir(), 'huddle-web-'));
+  const child = spawn(bin, ['--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,7 +74,9 @@ export async function startServer({ env = {}, timeoutMs = 20000 } = {}) {
   return {
     base,
     port,
+    dataDir,
     async stop() {
+      if (!env.HUDDLE_DATA_DIR) process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
       if (exited) return;
       child.kill('SIGTERM');
       const t = Date.now();

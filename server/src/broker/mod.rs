@@ -180,6 +180,10 @@ pub enum RoomCmd {
         request_id: String,
         reply: DeskReply,
     },
+    /// The room's owner (a signed-in account) set a new facilitator key; only its hash travels.
+    OwnerKey {
+        key_hash: String,
+    },
 }
 
 /// One frame (serialized once) or control, for an audience.

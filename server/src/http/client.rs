@@ -110,6 +110,29 @@ pub fn origin_allowed(cfg: &Config, peer: IpAddr, headers: &HeaderMap) -> bool {
     }
 }
 
+/// The CSRF check of a state-changing request made with a session cookie:
+/// the `Origin` header must be present and name this site (`--public-origin`,
+/// or without one the `Host` the request came to, over [`scheme`]). Unlike the
+/// WebSocket check, a missing Origin is refused and `--allowed-origins` does
+/// not count. (The cookie is SameSite=Lax as well.)
+pub fn same_site_request(cfg: &Config, peer: IpAddr, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .and_then(|o| Origin::parse(o).ok())
+    else {
+        return false;
+    };
+    match &cfg.public_origin {
+        Some(public) => *public == origin,
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| Origin::from_host(scheme(cfg, peer, headers), h).ok())
+            .is_some_and(|own| own == origin),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,16 +12,20 @@
 //! ([`metrics_router`]); otherwise here, behind `--metrics-token` when given,
 //! and openly only when `--bind` is a loopback address.
 
+mod admin;
+mod auth;
 mod client;
 mod config;
 mod crisis;
 mod directory;
 mod health;
+mod my_rooms;
 mod rooms;
 mod static_files;
 mod summary;
 mod ws;
 
+use crate::accounts::Accounts;
 use crate::config::Config;
 use crate::rooms::Rooms;
 use axum::http::{header, HeaderName, HeaderValue};
@@ -35,6 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub(crate) use client::limit_key;
 pub use rooms::RoomListing;
 
 #[derive(Clone)]
@@ -44,6 +49,8 @@ pub struct AppState {
     per_ip: Arc<DashMap<IpAddr, usize>>,
     /// Room creations per client address (`--create-rate-per-min`; none: no limit).
     create_limit: Option<Arc<CreateLimit>>,
+    /// Accounts, sessions and the durable store.
+    pub accounts: Arc<Accounts>,
 }
 
 /// Token buckets of room creation, per client address ([`client::limit_key`]).
@@ -155,7 +162,7 @@ fn metrics_on_main(cfg: &Config) -> bool {
     cfg.metrics_bind.is_none() && (cfg.metrics_token.is_some() || cfg.bind.ip().is_loopback())
 }
 
-pub fn router(rooms: Arc<Rooms>) -> Router {
+pub fn router(rooms: Arc<Rooms>, accounts: Arc<Accounts>) -> Router {
     let cfg = rooms.cfg.clone();
     let create_limit =
         NonZeroU32::new(cfg.create_rate_per_min).map(|n| Arc::new(CreateLimit::new(n)));
@@ -163,6 +170,7 @@ pub fn router(rooms: Arc<Rooms>) -> Router {
         rooms,
         per_ip: Arc::new(DashMap::new()),
         create_limit,
+        accounts,
     };
     let mut r = Router::new()
         .route("/ws", get(ws::upgrade))
@@ -172,7 +180,10 @@ pub fn router(rooms: Arc<Rooms>) -> Router {
         .route("/api/crisis-resources", get(crisis::list))
         .route("/api/config", get(config::get))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .merge(auth::routes())
+        .merge(admin::routes())
+        .merge(my_rooms::routes());
     if metrics_on_main(&cfg) {
         r = r.route("/metrics", get(health::metrics));
     }
@@ -183,12 +194,13 @@ pub fn router(rooms: Arc<Rooms>) -> Router {
 }
 
 /// `/metrics` alone, for `--metrics-bind`.
-pub fn metrics_router(rooms: Arc<Rooms>) -> Router {
+pub fn metrics_router(rooms: Arc<Rooms>, accounts: Arc<Accounts>) -> Router {
     let cfg = rooms.cfg.clone();
     let state = AppState {
         rooms,
         per_ip: Arc::new(DashMap::new()),
         create_limit: None,
+        accounts,
     };
     let r = Router::new().route("/metrics", get(health::metrics));
     with_security_headers(r, &cfg).with_state(state)

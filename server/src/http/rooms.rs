@@ -4,9 +4,10 @@
 //! Creating is rate-limited per client address (`--create-rate-per-min`,
 //! 429 with `Retry-After`). A drop-in is listed in the public directory, so
 //! creating one needs the deployment's organizer key (`--organizer-key`, sent
-//! in `X-Huddle-Organizer-Key`; an account role will replace it): without it
-//! the request is refused (403), and anyone may still create group rooms,
-//! which are never listed.
+//! in `X-Huddle-Organizer-Key`) or a signed-in facilitator or admin: without
+//! either the request is refused (403), and anyone may still create group
+//! rooms, which are never listed. A signed-in facilitator's room is owned by
+//! the account (`room_owners`), who can always get back in (`my_rooms.rs`).
 
 use super::client::{client_ip, limit_key};
 use super::AppState;
@@ -80,7 +81,19 @@ pub async fn create(
         Ok(Json(spec)) => spec,
         Err(rejection) => return Err(body_refused(&rejection)),
     };
-    if spec.kind == RoomKind::DropIn {
+    // Signed in (a session cookie): the CSRF check, then a facilitator or an
+    // admin owns the room (recorded in the store) and may list a drop-in
+    // without the organizer key. Anyone else creates an ad-hoc room as before.
+    let owner = if crate::accounts::session_cookie(&headers).is_some() {
+        super::auth::csrf(&st, peer, &headers)?;
+        st.accounts
+            .account_from_headers(&headers)
+            .await?
+            .filter(crate::accounts::may_own_rooms)
+    } else {
+        None
+    };
+    if spec.kind == RoomKind::DropIn && owner.is_none() {
         let presented = headers
             .get(ORGANIZER_KEY_HEADER)
             .and_then(|k| k.to_str().ok());
@@ -94,6 +107,23 @@ pub async fn create(
     }
     let (room_id, key) = st.rooms.create_room(&spec).await?;
     tracing::debug!(room = %room_id, kind = ?spec.kind, "room created");
+    if let Some(owner) = owner {
+        // Acknowledged only once the owner is stored (else 503; the room,
+        // never joined, expires by itself).
+        st.accounts
+            .store
+            .add_room(&crate::store::OwnedRoom {
+                room_id: room_id.clone(),
+                account_id: owner.id,
+                title: spec.title.trim().to_string(),
+                kind: serde_json::to_value(spec.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                created_at: crate::now_ms() as i64,
+            })
+            .await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(RoomCreated {

@@ -1,4 +1,5 @@
-//! The web client, embedded in the binary: any path that is not an API route.
+//! The web client, embedded in the binary: any path that is not an API route
+//! (`/signin`, `/setup`, `/admin`, `/my-rooms`: their `.html` pages).
 
 use crate::error::HttpError;
 use axum::http::{header, Uri};
@@ -15,11 +16,13 @@ struct WebAssets;
 
 pub async fn get(uri: Uri) -> Result<Response, HttpError> {
     let path = uri.path().trim_start_matches('/');
-    let path = match path {
-        "" => "index.html",
-        // The on-call desk's page.
-        "oncall" => "oncall.html",
-        p => p,
+    let path = if path.is_empty() { "index.html" } else { path };
+    // Pages answer without their extension (/oncall, /setup, /admin, ...).
+    let page = format!("{path}.html");
+    let path = if !path.contains('.') && WebAssets::get(&page).is_some() {
+        page.as_str()
+    } else {
+        path
     };
     let f = WebAssets::get(path).ok_or(HttpError::NotFound)?;
     let mime = match path.rsplit('.').next() {

@@ -102,6 +102,7 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
         RoomCmd::DeskAlert { origin_room, alert } => room.desk_alert(&origin_room, alert, now),
         RoomCmd::DeskWithdraw { alert_id } => room.desk_withdraw(&alert_id, now),
         RoomCmd::DeskReply { request_id, reply } => room.desk_reply(&request_id, reply, now),
+        RoomCmd::OwnerKey { key_hash } => room.owner_set_key(key_hash, now),
     }
     false
 }

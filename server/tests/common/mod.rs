@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::*;
 use std::io::{BufRead, BufReader, Read};
@@ -45,6 +47,8 @@ pub struct Server {
     stderr: Arc<Mutex<String>>,
     /// stdout after the listening line: the server's log lines.
     stdout: Arc<Mutex<String>>,
+    /// The server's own database dir, when the test gave none (removed at drop).
+    _data: Option<pg::TempDir>,
 }
 
 impl Server {
@@ -66,10 +70,29 @@ impl Server {
     }
 
     fn spawn_env(args: &[String], envs: &[(String, String)]) -> Server {
+        // Each server its own database unless the test names one: a fresh
+        // SQLite file (with Redis, as a sqlite: URL, allowed on one host).
+        let given = args
+            .iter()
+            .any(|a| a == "--data-dir" || a == "--database-url");
+        let data = (!given).then(|| pg::TempDir::new("data"));
+        let mut db_args: Vec<String> = Vec::new();
+        if let Some(d) = &data {
+            if args.iter().any(|a| a == "--redis-url") {
+                db_args.push("--database-url".into());
+                db_args.push(format!("sqlite://{}/huddle.db", d.str()));
+            } else {
+                db_args.push("--data-dir".into());
+                db_args.push(d.str());
+            }
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_huddle"))
             .arg("--bind")
             .arg("127.0.0.1:0")
             .args(args)
+            .args(&db_args)
+            .env_remove("HUDDLE_DATA_DIR")
+            .env_remove("HUDDLE_DATABASE_URL")
             // Only the listening line on stdout matters; keep logs quiet.
             .env("RUST_LOG", "warn")
             .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -142,6 +165,7 @@ impl Server {
             addr,
             stderr: err_buf,
             stdout: out_buf,
+            _data: data,
         }
     }
 

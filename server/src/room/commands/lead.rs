@@ -104,3 +104,25 @@ impl Room {
         self.member_updated(t, now);
     }
 }
+
+impl Room {
+    /// The room's owner (a signed-in account, checked by the HTTP layer) set a
+    /// new facilitator key: as when the lead rotates it, the old key no
+    /// longer joins and every facilitator but the lead becomes a participant.
+    /// Only the hash arrives here; the key went back to the owner alone.
+    pub fn owner_set_key(&mut self, key_hash: String, now: Millis) {
+        self.facilitator_key_hash = key_hash;
+        let lead = self.lead.clone();
+        let others: Vec<usize> = (0..self.members.len())
+            .filter(|&t| {
+                self.members[t].role == Role::Facilitator
+                    && lead.as_deref() != Some(self.members[t].id.as_str())
+            })
+            .collect();
+        let demoted = others.iter().map(|&t| self.members[t].id.clone()).collect();
+        for t in others {
+            self.make_participant(t, now);
+        }
+        self.emit(Audience::All, Event::KeyRotated { demoted }, now);
+    }
+}

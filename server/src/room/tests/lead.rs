@@ -328,3 +328,30 @@ fn handing_over_passes_the_lead() {
     fx.refuse("f", ClientMsg::RotateKey, ErrorCode::Forbidden);
     fx.ok("c1", ClientMsg::RotateKey);
 }
+
+#[test]
+fn the_owner_sets_a_new_key_through_the_room() {
+    let mut fx = Fx::new();
+    let f = fx.id("f");
+    let f2 = key_holder(&mut fx, "f2", "Dr Two");
+    let _ = fx.out();
+    let new_key = "an owner's fresh key, never stored";
+    fx.room.owner_set_key(hash_secret(new_key), T0);
+    let out = fx.out();
+    assert_eq!(fx.room.key_hash(), hash_secret(new_key));
+    // As with the lead's rotation: everyone told, the other key holder demoted, the lead stays.
+    let (aud, _, Event::KeyRotated { demoted }) = one(&out, "key_rotated") else {
+        unreachable!()
+    };
+    assert_eq!(aud, &Audience::All);
+    assert_eq!(demoted, &vec![f2]);
+    assert_eq!(fx.member("f").role, Role::Facilitator);
+    assert_eq!(lead_of(&fx, "f"), Some(f));
+    // Only the hash reached the room; the old key no longer joins, the new one does.
+    assert!(!fx.state().to_string().contains(new_key));
+    fx.join_refused("f3", "Dr Three", Some(KEY), None, ErrorCode::Forbidden);
+    fx.join_raw("f3", "Dr Three", Some(new_key), None).unwrap();
+    let out = fx.out();
+    let (you, _, _) = fx.record("f3", &out);
+    assert_eq!(you.role, Role::Facilitator);
+}
