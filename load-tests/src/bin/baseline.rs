@@ -76,6 +76,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
                 share_history: false,
                 wrap_up_until: None,
                 unattended: false,
+                call: Default::default(),
             },
             rules: GroundRules {
                 version: 1,
