@@ -17,7 +17,12 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod call;
 mod oncall;
+pub use call::{
+    check_signal, CallLeftReason, CallMode, CallPeer, IceServer, MediaState, SignalRefusal,
+    MAX_SIGNAL_BYTES, MAX_SIGNAL_CANDIDATES,
+};
 pub use oncall::{AlertClosedReason, OnCallAlert, SupportState, ONCALL_DESK_ID};
 
 /// The protocol version a client must send in [`ClientMsg::Join`].
@@ -118,6 +123,9 @@ pub struct RoomInfo {
     /// crisis resources and the on-call option to everyone. Absent when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unattended: bool,
+    /// The room's call: off (the default; absent then), audio or video.
+    #[serde(default, skip_serializing_if = "CallMode::is_off")]
+    pub call: CallMode,
 }
 
 /// What the web client needs to know of the deployment, served by `GET /api/config`.
@@ -397,6 +405,12 @@ pub struct RoomSnapshot {
     /// On the on-call desk only: the open alerts, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<OnCallAlert>,
+    /// The members in the room's call, in order of joining it (absent: nobody).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub call: Vec<CallPeer>,
+    /// The member a facilitator gave the floor to in the call (spotlight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<String>,
 }
 
 /// Who you are in the room (sent in [`ServerMsg::Welcome`]).
@@ -527,6 +541,32 @@ pub enum ClientMsg {
     HistoryBefore {
         before_seq: u64,
         limit: u32,
+    },
+
+    // -- calls (see `call`) --
+    /// Join the room's call with your mic and camera as chosen (both off
+    /// unless said). Answered by `call_config` (your ICE servers); the room
+    /// gets `call_joined`. Joining again while in the call starts afresh: the
+    /// others renegotiate with you.
+    JoinCall {
+        #[serde(default)]
+        mic: bool,
+        #[serde(default)]
+        camera: bool,
+    },
+    LeaveCall,
+    /// Relay a WebRTC description and/or ICE candidates to one member of the
+    /// call (see [`check_signal`]). Never kept, never replayed.
+    Signal {
+        to: String,
+        data: serde_json::Value,
+    },
+    /// Your mic, camera and voice activity, told to the room.
+    MediaState {
+        mic: bool,
+        camera: bool,
+        #[serde(default)]
+        speaking: bool,
     },
 
     // -- on-call desk --
@@ -672,6 +712,25 @@ pub enum ClientMsg {
     SetShareHistory {
         enabled: bool,
     },
+    /// Turn the room's call off, or on with audio or video. Off ends the
+    /// call for everyone; audio turns every camera off.
+    SetCall {
+        mode: CallMode,
+    },
+    /// Mute one member's microphone for everyone (they may unmute again).
+    MuteMedia {
+        member_id: String,
+    },
+    /// Stop one member's camera for everyone.
+    StopVideo {
+        member_id: String,
+    },
+    /// Mute every microphone in the call but your own.
+    MuteAll,
+    /// Give the floor (spotlight) to a member of the call; `None` takes it back.
+    GiveFloor {
+        member_id: Option<String>,
+    },
 }
 
 impl ClientMsg {
@@ -739,6 +798,15 @@ impl ClientMsg {
             ClientMsg::AckAlert { .. } => "ack_alert",
             ClientMsg::OpenAlertRoom { .. } => "open_alert_room",
             ClientMsg::SetShareHistory { .. } => "set_share_history",
+            ClientMsg::JoinCall { .. } => "join_call",
+            ClientMsg::LeaveCall => "leave_call",
+            ClientMsg::Signal { .. } => "signal",
+            ClientMsg::MediaState { .. } => "media_state",
+            ClientMsg::SetCall { .. } => "set_call",
+            ClientMsg::MuteMedia { .. } => "mute_media",
+            ClientMsg::StopVideo { .. } => "stop_video",
+            ClientMsg::MuteAll => "mute_all",
+            ClientMsg::GiveFloor { .. } => "give_floor",
         }
     }
 
@@ -758,6 +826,8 @@ impl ClientMsg {
                 | ClientMsg::Airtime
                 | ClientMsg::EndSession
                 | ClientMsg::RotateKey
+                | ClientMsg::LeaveCall
+                | ClientMsg::MuteAll
         )
     }
 
@@ -803,6 +873,11 @@ impl ClientMsg {
                 | ClientMsg::EndSession
                 | ClientMsg::RotateKey
                 | ClientMsg::SetShareHistory { .. }
+                | ClientMsg::SetCall { .. }
+                | ClientMsg::MuteMedia { .. }
+                | ClientMsg::StopVideo { .. }
+                | ClientMsg::MuteAll
+                | ClientMsg::GiveFloor { .. }
         )
     }
 }
@@ -880,6 +955,20 @@ pub enum ServerMsg {
     /// server keeps only its hash; it is never in a room event).
     FacilitatorKey {
         facilitator_key: String,
+    },
+    /// Reply to `join_call`: the ICE servers (STUN, and TURN with short-lived
+    /// credentials) to give `RTCPeerConnection`. Join the call again for new
+    /// credentials before `expires_at` (unset: no TURN credentials).
+    CallConfig {
+        ice_servers: Vec<IceServer>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<Millis>,
+    },
+    /// A signal from another member of the call, to you only: not a room
+    /// event (no `seq`), never replayed on resume.
+    Signal {
+        from: String,
+        data: serde_json::Value,
     },
     /// A command was refused. The connection stays usable.
     Error {
@@ -1067,6 +1156,28 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
     },
+    /// A member joined the room's call (or joined it again: renegotiate with them).
+    CallJoined {
+        member_id: String,
+        media: MediaState,
+    },
+    /// A member's media ended: close the connection with them.
+    CallLeft {
+        member_id: String,
+        reason: CallLeftReason,
+    },
+    /// A member's mic, camera or voice activity changed; `by` names the
+    /// facilitator who muted them or stopped their video.
+    MediaState {
+        member_id: String,
+        media: MediaState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// The floor (spotlight) in the call: this member, or nobody.
+    Floor {
+        member_id: Option<String>,
+    },
 }
 
 /// Stable, machine-readable error codes.
@@ -1107,6 +1218,12 @@ pub enum ErrorCode {
     OnCallOnly,
     /// Another supporter already acknowledged this alert.
     AlertTaken,
+    /// A call command from (or a signal to) a member who is not in the call.
+    NotInCall,
+    /// The room's call is off (or audio only, for a camera).
+    CallOff,
+    /// The call (or its video) is at its size limit.
+    CallFull,
     RoomLocked,
     RoomClosed,
     RoomFull,
@@ -1144,6 +1261,9 @@ impl ErrorCode {
             ErrorCode::AwaitingFacilitator => "awaiting_facilitator",
             ErrorCode::OnCallOnly => "on_call_only",
             ErrorCode::AlertTaken => "alert_taken",
+            ErrorCode::NotInCall => "not_in_call",
+            ErrorCode::CallOff => "call_off",
+            ErrorCode::CallFull => "call_full",
             ErrorCode::RoomLocked => "room_locked",
             ErrorCode::RoomClosed => "room_closed",
             ErrorCode::RoomFull => "room_full",
@@ -1274,6 +1394,10 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "park",
     "list_energizers",
     "history_before",
+    "join_call",
+    "leave_call",
+    "signal",
+    "media_state",
     "ack_alert",
     "open_alert_room",
     "set_ground_rules",
@@ -1314,6 +1438,11 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "end_session",
     "rotate_key",
     "set_share_history",
+    "set_call",
+    "mute_media",
+    "stop_video",
+    "mute_all",
+    "give_floor",
 ];
 
 // ---------------------------------------------------------------------------

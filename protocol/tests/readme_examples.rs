@@ -24,6 +24,8 @@ const SERVER_TYPES: &[&str] = &[
     "notice",
     "history",
     "facilitator_key",
+    "call_config",
+    "signal",
     "error",
 ];
 
@@ -66,6 +68,10 @@ const EVENT_KINDS: &[&str] = &[
     "alert",
     "alert_closed",
     "support_update",
+    "call_joined",
+    "call_left",
+    "media_state",
+    "floor",
 ];
 
 /// Exhaustive on purpose: a new `ServerMsg` variant does not compile until it is named here.
@@ -83,6 +89,8 @@ fn server_type(m: &ServerMsg) -> &'static str {
         ServerMsg::Notice { .. } => "notice",
         ServerMsg::History { .. } => "history",
         ServerMsg::FacilitatorKey { .. } => "facilitator_key",
+        ServerMsg::CallConfig { .. } => "call_config",
+        ServerMsg::Signal { .. } => "signal",
         ServerMsg::Error { .. } => "error",
     }
 }
@@ -126,6 +134,10 @@ fn event_kind(e: &Event) -> &'static str {
         Event::Alert { .. } => "alert",
         Event::AlertClosed { .. } => "alert_closed",
         Event::SupportUpdate { .. } => "support_update",
+        Event::CallJoined { .. } => "call_joined",
+        Event::CallLeft { .. } => "call_left",
+        Event::MediaState { .. } => "media_state",
+        Event::Floor { .. } => "floor",
     }
 }
 

@@ -118,6 +118,38 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_QUEUE_BYTES", default_value_t = 1024 * 1024)]
     pub queue_bytes: usize,
 
+    /// People in a room's call at most (a full mesh between browsers).
+    #[arg(long, env = "HUDDLE_MAX_CALL_PEERS", default_value_t = 12)]
+    pub max_call_peers: u32,
+
+    /// Cameras on at once in a room's call at most (past it: audio only,
+    /// with a clear `call_full` error).
+    #[arg(long, env = "HUDDLE_MAX_VIDEO_PEERS", default_value_t = 6)]
+    pub max_video_peers: u32,
+
+    /// STUN server URLs given to call members, comma-separated
+    /// (e.g. stun:turn.example.org:3478).
+    #[arg(long, env = "HUDDLE_STUN_URLS", value_delimiter = ',')]
+    pub stun_urls: Vec<String>,
+
+    /// TURN server URLs given to call members with short-lived credentials,
+    /// comma-separated (e.g. turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349).
+    /// Needs --turn-secret.
+    #[arg(long, env = "HUDDLE_TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Vec<String>,
+
+    /// The TURN server's shared secret (coturn `static-auth-secret` with
+    /// `use-auth-secret`): each call member gets username `expiry:member_id`
+    /// and password base64(HMAC-SHA1(secret, username)). Never logged.
+    /// Prefer the environment variable.
+    #[arg(long, env = "HUDDLE_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<Secret>,
+
+    /// How long TURN credentials last, in seconds (a member joining the call
+    /// again gets new ones).
+    #[arg(long, env = "HUDDLE_TURN_TTL_SECS", default_value_t = 4 * 3600)]
+    pub turn_ttl_secs: u64,
+
     /// Seconds a disconnected member stays in the roster, awaiting resume.
     #[arg(long, env = "HUDDLE_GRACE_SECS", default_value_t = 20)]
     pub grace_secs: u64,

@@ -177,6 +177,26 @@ pub enum RoomError {
     #[error("you are already the facilitator")]
     AlreadyFacilitator,
 
+    // -- calls --
+    #[error("the call is off in this room")]
+    CallOff,
+    #[error("this room's call is audio only: cameras stay off")]
+    AudioOnlyCall,
+    #[error("join the call first")]
+    NotInCall,
+    #[error("that member is not in the call")]
+    PeerNotInCall,
+    #[error("the call is full ({max} people at most)")]
+    CallFull { max: u32 },
+    #[error("video is limited to {max} cameras in this call (each browser sends to every other): join or stay with audio only")]
+    VideoFull { max: u32 },
+    #[error("a signal goes to another member")]
+    SignalToSelf,
+    #[error("the signal is over {max} bytes")]
+    SignalTooLarge { max: usize },
+    #[error("bad signal: {0}")]
+    BadSignal(&'static str),
+
     // -- waiting room --
     #[error("nobody waiting with that id")]
     NobodyWaiting,
@@ -216,6 +236,11 @@ impl RoomError {
             RoomError::AwaitingFacilitator => ErrorCode::AwaitingFacilitator,
             RoomError::OnCallOnly => ErrorCode::OnCallOnly,
             RoomError::AlertTaken => ErrorCode::AlertTaken,
+            RoomError::CallOff | RoomError::AudioOnlyCall => ErrorCode::CallOff,
+            RoomError::NotInCall | RoomError::PeerNotInCall => ErrorCode::NotInCall,
+            RoomError::CallFull { .. } | RoomError::VideoFull { .. } => ErrorCode::CallFull,
+            RoomError::SignalTooLarge { .. } => ErrorCode::TooLarge,
+            RoomError::SignalToSelf | RoomError::BadSignal(_) => ErrorCode::Invalid,
             RoomError::NotAtDesk => ErrorCode::Forbidden,
             RoomError::NoSuchAlert => ErrorCode::NotFound,
             RoomError::RulesNotAccepted => ErrorCode::RulesNotAccepted,

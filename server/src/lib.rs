@@ -35,6 +35,7 @@
 //!   queue.rs            a session's outgoing queue, bounded in frames and bytes
 //!   desk.rs             the on-call desk room; alerts between rooms and the desk
 //! oncall.rs           who may take the on-call desk (one function)
+//! media/mod.rs        calls outside the model: ICE servers, TURN REST credentials
 //! room/               the pure room model: state, rules, events (no I/O)
 //!   mod.rs              Room::handle, a short dispatch; state.rs: Room and its types
 //!   commands/<topic>.rs one `impl Room` block per topic (chat, moderation, timers, …)
@@ -107,6 +108,7 @@ pub mod config;
 pub mod crisis;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod metrics;
 pub mod oncall;
 pub mod room;

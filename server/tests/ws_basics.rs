@@ -426,6 +426,33 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
         ClientMsg::EndSession,
         ClientMsg::RotateKey,
         ClientMsg::SetShareHistory { enabled: true },
+        ClientMsg::JoinCall {
+            mic: false,
+            camera: false,
+        },
+        ClientMsg::LeaveCall,
+        ClientMsg::Signal {
+            to: target.into(),
+            data: serde_json::json!({"description": {"type": "offer", "sdp": "v=0"}}),
+        },
+        ClientMsg::MediaState {
+            mic: false,
+            camera: false,
+            speaking: false,
+        },
+        ClientMsg::SetCall {
+            mode: huddle_protocol::CallMode::Video,
+        },
+        ClientMsg::MuteMedia {
+            member_id: target.into(),
+        },
+        ClientMsg::StopVideo {
+            member_id: target.into(),
+        },
+        ClientMsg::MuteAll,
+        ClientMsg::GiveFloor {
+            member_id: Some(target.into()),
+        },
         ClientMsg::AckAlert { alert_id: id() },
         ClientMsg::OpenAlertRoom { alert_id: id() },
     ]

@@ -76,6 +76,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
                 share_history: false,
                 wrap_up_until: None,
                 unattended: false,
+                call: Default::default(),
             },
             rules: GroundRules {
                 version: 1,
@@ -98,6 +99,8 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
             lead_id: None,
             next_before_seq: None,
             alerts: vec![],
+            call: vec![],
+            floor: None,
         }),
         server_time: now_ms(),
         history_reset: false,

@@ -455,6 +455,28 @@ impl Room {
             ClientMsg::SetShareHistory { enabled } => self.set_share_history(enabled, now),
             // commands/airtime.rs
             ClientMsg::Airtime => self.airtime(conn, now),
+            // commands/calls.rs
+            ClientMsg::SetCall { mode } => self.set_call(mode, now),
+            ClientMsg::JoinCall { mic, camera } => self.join_call(i, mic, camera, now),
+            ClientMsg::LeaveCall => self.leave_call(i, now),
+            ClientMsg::MediaState {
+                mic,
+                camera,
+                speaking,
+            } => self.media_state(
+                i,
+                MediaState {
+                    mic,
+                    camera,
+                    speaking,
+                },
+                now,
+            ),
+            ClientMsg::Signal { to, data } => self.signal(i, to, data, now),
+            ClientMsg::MuteMedia { member_id } => self.force_media(i, member_id, false, now),
+            ClientMsg::StopVideo { member_id } => self.force_media(i, member_id, true, now),
+            ClientMsg::MuteAll => self.mute_all(i, now),
+            ClientMsg::GiveFloor { member_id } => self.give_floor(member_id, now),
             // commands/oncall.rs: the desk's commands (dispatched above, at the desk)
             ClientMsg::AckAlert { .. } | ClientMsg::OpenAlertRoom { .. } => {
                 Err(RoomError::OnCallOnly)

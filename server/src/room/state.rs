@@ -3,6 +3,7 @@
 //! Fields and internal types are `pub(super)`: every file of the room model
 //! (`room/**`) works on them; nothing outside `room/` can.
 
+use super::commands::calls::CallState;
 use super::text::NameKey;
 use super::{hash_secret, library, new_id};
 use huddle_protocol::*;
@@ -33,6 +34,12 @@ pub struct Limits {
     /// How long a room wraps up after its scheduled end before it closes.
     #[serde(default = "default_wrap_up_ms")]
     pub wrap_up_ms: u64,
+    /// People in a room's call at most (a full mesh: audio only past video's limit).
+    #[serde(default = "default_max_call_peers")]
+    pub max_call_peers: u32,
+    /// Cameras on at once in a room's call at most.
+    #[serde(default = "default_max_video_peers")]
+    pub max_video_peers: u32,
 }
 
 /// The smallest k the room accepts for energy checks (and the default).
@@ -44,6 +51,14 @@ fn default_energy_min_answers() -> u32 {
 
 fn default_wrap_up_ms() -> u64 {
     5 * 60_000
+}
+
+fn default_max_call_peers() -> u32 {
+    12
+}
+
+fn default_max_video_peers() -> u32 {
+    6
 }
 
 impl Default for Limits {
@@ -58,6 +73,8 @@ impl Default for Limits {
             facilitator_grace_ms: 10_000,
             energy_min_answers: default_energy_min_answers(),
             wrap_up_ms: default_wrap_up_ms(),
+            max_call_peers: default_max_call_peers(),
+            max_video_peers: default_max_video_peers(),
         }
     }
 }
@@ -339,6 +356,9 @@ pub struct Room {
     /// On the on-call desk only: the open alerts, oldest first.
     #[serde(default)]
     pub(super) alerts: Vec<DeskAlert>,
+    /// Who is in the room's call (see `commands/calls.rs`).
+    #[serde(default)]
+    pub(super) call: CallState,
     /// Set by [`Room::join_desk`] for the one join it lets through.
     #[serde(skip)]
     pub(super) desk_pass: bool,
@@ -388,6 +408,7 @@ impl Room {
                 share_history: false,
                 wrap_up_until: None,
                 unattended: false,
+                call: CallMode::Off,
             },
             facilitator_key_hash: hash_secret(facilitator_key),
             limits,
@@ -426,6 +447,7 @@ impl Room {
             takeover: None,
             raised: BTreeMap::new(),
             alerts: Vec::new(),
+            call: CallState::default(),
             desk_pass: false,
             out: Vec::new(),
             effects: Vec::new(),

@@ -4,6 +4,7 @@
 
 use super::Rooms;
 use crate::broker::{Delivery, FrameText, RoomCmd, RoomMeta};
+use crate::media::IceConfig;
 use crate::now_ms;
 use crate::room::{Audience, Effect, JoinCtx, Out, Room};
 use huddle_protocol::*;
@@ -49,7 +50,7 @@ pub fn serialize(out: Vec<Out>) -> Vec<Delivery> {
 }
 
 /// Apply one command to the model; true when it was refused (an error frame went back).
-fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
+fn apply(room: &mut Room, cmd: RoomCmd, now: Millis, ice: &IceConfig) -> bool {
     match cmd {
         RoomCmd::Join {
             conn,
@@ -87,9 +88,16 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis) -> bool {
         }
         RoomCmd::Client { conn, msg } => {
             let t = msg.type_name();
+            let join_call = matches!(msg, ClientMsg::JoinCall { .. });
             if let Err(e) = room.handle(&conn, msg, now) {
                 room.refuse(&conn, &e, t);
                 return true;
+            }
+            // Into the call: this member's ICE servers (TURN credentials are
+            // computed here, outside the model, and go to this connection only).
+            if let Some(member) = join_call.then(|| room.call_member_of(&conn)).flatten() {
+                let (servers, expires_at) = ice.servers_for(&member, now);
+                room.send_call_config(&conn, servers, expires_at);
             }
         }
         RoomCmd::Disconnect { conn } => room.disconnect(&conn, now),
@@ -141,6 +149,7 @@ pub async fn run_actor(
     let mut ever_joined = room.seq() > 0 || room.member_count() > 0;
     // The on-call desk lives as long as the deployment.
     let desk = room.info().kind == RoomKind::OnCall;
+    let ice = rooms.ice();
     let mut presence = tokio::time::interval(Duration::from_secs(2));
     presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -155,7 +164,7 @@ pub async fn run_actor(
                 let now = now_ms();
                 let mut release = matches!(cmd, RoomCmd::Release);
                 let mut joins = matches!(cmd, RoomCmd::Join { .. }) as usize;
-                let mut refused = apply(&mut room, cmd, now) as u64;
+                let mut refused = apply(&mut room, cmd, now, &ice) as u64;
                 // Drain what is already queued: one flush (one publish) per
                 // burst. A join's welcome is the room's whole snapshot: a few
                 // per flush, so a join storm never holds hundreds of them at once.
@@ -165,7 +174,7 @@ pub async fn run_actor(
                         Ok(cmd) => {
                             release = matches!(cmd, RoomCmd::Release);
                             joins += matches!(cmd, RoomCmd::Join { .. }) as usize;
-                            refused += apply(&mut room, cmd, now) as u64;
+                            refused += apply(&mut room, cmd, now, &ice) as u64;
                         }
                         Err(_) => break,
                     }
@@ -178,7 +187,7 @@ pub async fn run_actor(
                     // already here: nothing sent to the room is lost in the handover.
                     rooms.broker.close_intake(&id).await;
                     while let Ok(cmd) = rx.try_recv() {
-                        apply(&mut room, cmd, now_ms());
+                        apply(&mut room, cmd, now_ms(), &ice);
                     }
                     let out = room.take_output();
                     if !out.is_empty() {
@@ -194,7 +203,7 @@ pub async fn run_actor(
             _ = presence.tick() => {
                 let lost = rooms.broker.lost_instances(&id, &room.member_instances()).await;
                 if !lost.is_empty() {
-                    apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
+                    apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms(), &ice);
                 }
                 if !rooms.broker.maintain(&room).await {
                     tracing::warn!(room = %super::log_tag(&id), "lost room ownership; stopping actor");

@@ -91,7 +91,19 @@ impl Rooms {
             facilitator_grace_ms: self.cfg.facilitator_grace_secs * 1000,
             energy_min_answers: self.cfg.energy_min_answers,
             wrap_up_ms: (self.cfg.wrap_up_mins * 60_000.0) as u64,
+            max_call_peers: self.cfg.max_call_peers,
+            max_video_peers: self.cfg.max_video_peers,
             ..Limits::default()
+        }
+    }
+
+    /// The STUN and TURN servers calls use (`--stun-urls`, `--turn-urls`, `--turn-secret`).
+    pub fn ice(&self) -> crate::media::IceConfig {
+        crate::media::IceConfig {
+            stun_urls: self.cfg.stun_urls.clone(),
+            turn_urls: self.cfg.turn_urls.clone(),
+            turn_secret: self.cfg.turn_secret.clone(),
+            turn_ttl_secs: self.cfg.turn_ttl_secs,
         }
     }
 

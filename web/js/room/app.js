@@ -45,6 +45,8 @@ import { renderRulesList, openRules } from './render/rules.js';
 import { renderAirtime } from './render/airtime.js';
 import { showHistory } from './render/history.js';
 import { renderLead, showNewKey } from './render/lead.js';
+import { CallManager } from './call/call.js';
+import { wireCallKeys } from './call/view.js';
 
 const PROTOCOL_VERSION = 1;
 
@@ -89,6 +91,7 @@ export class RoomApp {
     this.confirmRotate = false; // the lead is confirming a key rotation (controls/lead.js)
     this.saveTimer = null;
     this.wired = false;
+    this.call = new CallManager(this); // the room's call on this page (call/*.js)
 
     const saved = store.state(roomId);
     if (saved && saved.me && typeof saved.seq === 'number') this.state = saved;
@@ -130,6 +133,7 @@ export class RoomApp {
       phase: () => this.phase,
       serverNow: () => this.serverNow(),
       isOpen: () => !!(this.conn && this.conn.isOpen()),
+      callStats: () => this.call.stats(),
     };
   }
 
@@ -137,6 +141,7 @@ export class RoomApp {
     if (this.wired) return;
     this.wired = true;
     wireControls(this);
+    wireCallKeys(this.call);
   }
 
   /** Join again on a new connection (after a refused name, with this.name changed). */
@@ -239,7 +244,11 @@ export class RoomApp {
       }
       case 'pong': return;
       case 'notice': return showNotice(m);
-      case 'error': return onError(this, m);
+      case 'call_config': return this.call.onConfig(m);
+      case 'signal': return this.call.onSignal(m);
+      case 'error':
+        if (m.refused === 'join_call' || m.refused === 'media_state') this.call.onRefused(m.code);
+        return onError(this, m);
       default: return;
     }
   }
@@ -264,6 +273,7 @@ export class RoomApp {
       ]);
     }
     rebuildMessages(this);
+    this.call.onSnapshot(m.room);
     this.renderAll();
     showView('room');
     if (needsRules(this.state) && this.phase === 'in') openRules(this, 'join');
@@ -291,6 +301,7 @@ export class RoomApp {
     clearBanner('elsewhere');
     showView('room');
     renderMe(this);
+    this.call.onResumed();
     this.saveNow();
   }
 
@@ -314,6 +325,7 @@ export class RoomApp {
     const ev = m.event || {};
     const { dirty, effects } = applyEvent(this.state, m.seq, ev);
     for (const e of effects) applyEffect(this, e);
+    this.call.onEvent(ev);
     this.renderDirty(dirty);
     this.saveSoon();
   }
@@ -346,6 +358,7 @@ export class RoomApp {
   renderAll() {
     if (!this.state) return;
     this.renderDirty(ALL);
+    this.call.render();
   }
 
   renderDirty(d) {

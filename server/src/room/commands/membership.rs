@@ -414,6 +414,8 @@ impl Room {
             lead_id: self.lead.clone().filter(|l| self.idx(l).is_some()),
             next_before_seq: None,
             alerts: self.desk_alerts(),
+            call: self.call_view().0,
+            floor: self.call_view().1,
         };
         if let Some(i) = me {
             let cap = MAX_ROOM_FRAME_BYTES.saturating_sub(json_len(&snap) + FRAME_SLACK);
@@ -429,6 +431,7 @@ impl Room {
     pub(in crate::room) fn remove_member(&mut self, i: usize, reason: LeaveReason, now: Millis) {
         let m = self.members.remove(i);
         self.hands.retain(|h| h != &m.id);
+        self.call_drop(&m.id, CallLeftReason::LeftRoom, now);
         // Gone for good (not a lost instance, whose members may resume as
         // themselves): the lead's seat is vacant, a takeover is over.
         let may_return = reason == LeaveReason::Disconnected && !m.grace_expired;

@@ -4,6 +4,7 @@
 //! [`RoomError`](crate::error::RoomError) and the protocol types, as `room/mod.rs` sees them.
 
 mod airtime;
+pub(super) mod calls;
 mod chat;
 mod energizers;
 mod energy;

@@ -5,6 +5,7 @@ use super::*;
 use std::collections::BTreeMap;
 
 mod airtime;
+mod calls;
 mod chat;
 mod energizers;
 mod energy;

@@ -25,6 +25,15 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::Park { .. }
         | ClientMsg::ListEnergizers
         | ClientMsg::HistoryBefore { .. }
+        | ClientMsg::JoinCall { .. }
+        | ClientMsg::LeaveCall
+        | ClientMsg::Signal { .. }
+        | ClientMsg::MediaState { .. }
+        | ClientMsg::SetCall { .. }
+        | ClientMsg::MuteMedia { .. }
+        | ClientMsg::StopVideo { .. }
+        | ClientMsg::MuteAll
+        | ClientMsg::GiveFloor { .. }
         | ClientMsg::SetGroundRules { .. }
         | ClientMsg::ShowGroundRules
         | ClientMsg::SetWelcome { .. }
@@ -147,6 +156,22 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
     fx.join_raw("w", "Waiting", None, None).unwrap();
     let (_, queue) = waiting_of(&fx.out());
     let waiting = queue[0].member_id.clone();
+    // A video call with c1 and c2 in it, mics and cameras on.
+    fx.ok(
+        "f",
+        ClientMsg::SetCall {
+            mode: CallMode::Video,
+        },
+    );
+    for c in ["c1", "c2"] {
+        fx.ok(
+            c,
+            ClientMsg::JoinCall {
+                mic: true,
+                camera: true,
+            },
+        );
+    }
 
     let samples = vec![
         ClientMsg::Join {
@@ -198,6 +223,20 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         ClientMsg::HistoryBefore {
             before_seq: u64::MAX,
             limit: 50,
+        },
+        ClientMsg::JoinCall {
+            mic: true,
+            camera: false,
+        },
+        ClientMsg::LeaveCall,
+        ClientMsg::Signal {
+            to: c2.clone(),
+            data: serde_json::json!({"description": {"type": "offer", "sdp": "v=0"}}),
+        },
+        ClientMsg::MediaState {
+            mic: false,
+            camera: true,
+            speaking: false,
         },
         // -- facilitators only --
         ClientMsg::AckAlert {
@@ -278,7 +317,9 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         },
         ClientMsg::Decline { member_id: waiting },
         ClientMsg::OpenOneOnOne { request_id: req.id },
-        ClientMsg::InviteToShare { member_id: c2 },
+        ClientMsg::InviteToShare {
+            member_id: c2.clone(),
+        },
         ClientMsg::AllowParking { enabled: true },
         ClientMsg::Unpark { item_id: item },
         ClientMsg::Airtime,
@@ -286,6 +327,19 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         ClientMsg::EndSession,
         ClientMsg::RotateKey,
         ClientMsg::SetShareHistory { enabled: true },
+        ClientMsg::SetCall {
+            mode: CallMode::Audio,
+        },
+        ClientMsg::MuteMedia {
+            member_id: c2.clone(),
+        },
+        ClientMsg::StopVideo {
+            member_id: c2.clone(),
+        },
+        ClientMsg::MuteAll,
+        ClientMsg::GiveFloor {
+            member_id: Some(c2.clone()),
+        },
     ];
     samples.iter().for_each(variant_is_sampled);
     (fx, samples)
@@ -307,7 +361,7 @@ fn the_samples_cover_every_client_message() {
         .map(ClientMsg::type_name)
         .collect();
     assert_eq!(fac, KNOWN_CLIENT_TYPES[first..].to_vec());
-    assert_eq!(fac.len(), 38);
+    assert_eq!(fac.len(), 43);
 }
 
 #[test]
@@ -318,7 +372,7 @@ fn participants_are_refused_every_facilitator_command_without_side_effects() {
         fx.refuse("c1", m, ErrorCode::Forbidden);
         n += 1;
     }
-    assert_eq!(n, 38);
+    assert_eq!(n, 43);
 }
 
 #[test]
@@ -357,5 +411,5 @@ fn facilitators_may_send_every_facilitator_command() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 38);
+    assert_eq!(checked, 43);
 }
