@@ -616,3 +616,70 @@ async fn instances_share_accounts_through_postgres_and_ride_out_its_outage() {
     assert!(!a.logs().contains("panicked") && !b.logs().contains("panicked"));
     drop(pg);
 }
+
+/// The on-call key becomes the peer-supporter role: a signed-in peer
+/// supporter takes the on-call desk without any key; a facilitator's account
+/// does not open it, nor does no account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_supporter_account_takes_the_on_call_desk_without_a_key() {
+    let data = TempDir::new("desk");
+    let dir = data.str();
+    let setup = admin_create(&["--data-dir", &dir], "ada@example.org");
+    // No --oncall-key at all: only the role opens the desk.
+    let s = Server::start_with(&["--data-dir", &dir]).await;
+    let admin = set_up_admin(&s, &setup).await;
+    let t = invite(&s, &admin, "peer_supporter").await;
+    let (peer, _) = accept_invite(&s, &t, "pat@example.org").await;
+    let t = invite(&s, &admin, "facilitator").await;
+    let (fac, _) = accept_invite(&s, &t, "fay@example.org").await;
+
+    let origin = s.origin();
+    let as_account = |cookie: String| {
+        let url = s.ws_url();
+        let origin = origin.clone();
+        async move {
+            Client::connect_headers(
+                &url,
+                &[("Origin", origin.as_str()), ("Cookie", cookie.as_str())],
+            )
+            .await
+            .expect("connect")
+        }
+    };
+    let mut p = as_account(peer).await;
+    let w = p.join(ONCALL_DESK_ID, "Pat", None).await;
+    assert_eq!(w.room.info.kind, RoomKind::OnCall);
+
+    let mut f = as_account(fac).await;
+    let r = f.join_raw(ONCALL_DESK_ID, "Fay", None, None).await;
+    assert!(
+        matches!(
+            r,
+            ServerMsg::Error {
+                code: ErrorCode::OnCallOnly,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    let mut anon = s.client().await;
+    let r = anon.join_raw(ONCALL_DESK_ID, "Anon", None, None).await;
+    assert!(matches!(
+        r,
+        ServerMsg::Error {
+            code: ErrorCode::OnCallOnly,
+            ..
+        }
+    ));
+
+    // And the desk works for the account: a request from a room with no
+    // facilitator reaches it.
+    let room = s.group("Evening circle").await;
+    let mut person = s.client().await;
+    person.join_ready(&room.room_id, "Riley").await;
+    person.send(&ClientMsg::Distress).await;
+    p.wait_for(15, |m| {
+        matches!(m, ServerMsg::Event { event: Event::Alert { alert }, .. } if alert.name == "Riley")
+    })
+    .await;
+}

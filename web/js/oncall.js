@@ -108,7 +108,8 @@ function goOnCall() {
   T('desk-error').hidden = true;
   desk.conn = new Connection({
     joinFrame: () => {
-      const f = { type: 'join', v: 1, room_id: DESK, name: desk.name, facilitator_key: desk.key };
+      const f = { type: 'join', v: 1, room_id: DESK, name: desk.name };
+      if (desk.key) f.facilitator_key = desk.key;
       if (desk.resume && desk.epoch) {
         f.resume = { ...desk.resume, last_seq: desk.seq, epoch: desk.epoch || '' };
       }
@@ -120,9 +121,30 @@ function goOnCall() {
   desk.conn.connect();
 }
 
+/** Signed in as a peer supporter (or admin): the account opens the desk, no key needed. */
+async function signedIn() {
+  try {
+    const r = await fetch('/api/me', { headers: { Accept: 'application/json' } });
+    if (!r.ok) return;
+    const me = await r.json();
+    if (!me.may_take_oncall_desk) return;
+    desk.account = true;
+    T('desk-key').required = false;
+    show(T('desk-key'), false);
+    show(T('desk-key-label'), false);
+    const note = T('desk-signed-in');
+    note.textContent = `Signed in as ${me.name}: no on-call key needed.`;
+    show(note, true);
+    if (!T('desk-name').value) T('desk-name').value = me.name || '';
+  } catch {
+    /* signed out: the key it is */
+  }
+}
+
 function main() {
+  signedIn();
   const s = saved();
-  if (s && s.key) {
+  if (s && (s.key || s.resume)) {
     desk.name = s.name;
     desk.key = s.key;
     desk.resume = s.resume || null;
@@ -137,7 +159,7 @@ function main() {
     desk.name = T('desk-name').value.trim();
     desk.key = T('desk-key').value;
     T('desk-key').value = '';
-    if (!desk.name || !desk.key) return;
+    if (!desk.name || (!desk.key && !desk.account)) return;
     desk.resume = null;
     desk.epoch = null;
     save();

@@ -62,6 +62,16 @@ pub async fn upgrade(
         per_ip: st.per_ip.clone(),
         ip: key,
     };
+    // A signed-in account (a peer supporter may take the on-call desk without
+    // the key). Without a session cookie this asks nothing of the store.
+    let account = match st.accounts.account_from_headers(&headers).await {
+        Ok(a) => a,
+        // Counted and logged by the store: the connection goes on as anonymous.
+        Err(e) => {
+            tracing::debug!(error = %e, "no account for this connection: the store is unavailable");
+            None
+        }
+    };
     let max = rooms.cfg.max_frame_bytes;
     Ok(upgrade
         // Small read buffer: idle connections must stay cheap (tungstenite's
@@ -83,7 +93,7 @@ pub async fn upgrade(
         .max_message_size(max * 4)
         .max_frame_size(max * 8)
         .on_upgrade(move |socket| async move {
-            crate::session::run(rooms, socket, ip).await;
+            crate::session::run(rooms, socket, ip, account).await;
             drop(slot);
         }))
 }

@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::room::hash_secret;
 use crate::room::ConnId;
 use crate::rooms::{OutQueue, Outgoing, Rooms};
+use crate::store::Account;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use governor::{Quota, RateLimiter};
@@ -93,7 +94,9 @@ fn plausible_room_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
+/// `account`: the signed-in account that opened the connection, if any (it
+/// may take the on-call desk without the key; see [`crate::oncall`]).
+pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr, account: Option<Account>) {
     let conn = uuid::Uuid::new_v4().simple().to_string();
     let (sink, mut stream) = socket.split();
     // `kill`: our queue went past its bounds (slow consumer). `done`: the writer ended.
@@ -212,8 +215,12 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr) {
                 // The on-call desk: only with the on-call credential (a resume
                 // carries its own proof: the member's token).
                 let desk = room_id == ONCALL_DESK_ID;
-                let oncall =
-                    desk && crate::oncall::may_take_desk(&rooms.cfg, facilitator_key.as_deref());
+                let oncall = desk
+                    && crate::oncall::may_take_desk(
+                        &rooms.cfg,
+                        facilitator_key.as_deref(),
+                        account.as_ref(),
+                    );
                 if desk && !oncall && resume.is_none() {
                     send(SessionError::OnCallKey, Some("join"));
                     continue;
