@@ -65,6 +65,9 @@ test('a drop-in with no facilitator: held, then help shown; distress reaches the
     await alert.locator(tid('desk-open-room')).click();
     await alert.locator(tid('desk-room-opened')).waitFor();
     await p.locator(tid('one-on-one-join')).waitFor();
-    for (const x of [P, S]) assert.deepEqual(x.problems, []);
+    assert.deepEqual(P.problems, []);
+    // The desk page asks /api/me whether a peer supporter is signed in: signed out, that is a
+    // 401, which Chromium reports as a failed resource. Nothing else may go wrong.
+    assert.deepEqual(S.problems.filter((m) => !/status of 401/.test(m)), []);
   });
 });
