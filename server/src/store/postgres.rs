@@ -51,4 +51,4 @@ impl PgStore {
     }
 }
 
-store_impl!(PgStore, "postgres");
+store_impl!(PgStore, "postgres", "BEGIN");

@@ -78,8 +78,13 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// `$begin`: how a writing transaction starts. SQLite needs `BEGIN IMMEDIATE`:
+/// a deferred transaction that reads, then writes, fails at once with
+/// "database is locked" when another connection wrote in between (the busy
+/// timeout does not cover that upgrade); taking the write lock first makes
+/// concurrent writers wait their turn instead.
 macro_rules! store_impl {
-    ($store:ty, $backend:literal) => {
+    ($store:ty, $backend:literal, $begin:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             fn backend(&self) -> &'static str {
@@ -182,7 +187,7 @@ macro_rules! store_impl {
             async fn set_active(&self, id: &str, active: bool, now: i64) -> Result<bool, StoreError> {
                 let op = StoreOp::UpdateAccount;
                 let fail = |e| failed(&self.metrics, op, e);
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let r = sqlx::query("UPDATE accounts SET active = $1 WHERE id = $2")
                     .bind(i64::from(active))
                     .bind(id)
@@ -283,7 +288,7 @@ macro_rules! store_impl {
                 new: &NewAccount,
             ) -> Result<Account, RedeemError> {
                 let fail = |e| failed(&self.metrics, StoreOp::RedeemLink, e);
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let link = take_link(&mut tx, token_hash, now, &self.metrics).await?;
                 let role = match (link.kind, link.role) {
                     (LinkKind::Invite, Some(role)) => role,
@@ -325,7 +330,7 @@ macro_rules! store_impl {
                 password_hash: &str,
             ) -> Result<Account, RedeemError> {
                 let fail = |e| failed(&self.metrics, StoreOp::RedeemLink, e);
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let link = take_link(&mut tx, token_hash, now, &self.metrics).await?;
                 let account_id = match (link.kind, link.account_id) {
                     (LinkKind::Setup | LinkKind::Reset, Some(id)) => id,

@@ -75,4 +75,4 @@ impl SqliteStore {
     }
 }
 
-store_impl!(SqliteStore, "sqlite");
+store_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
