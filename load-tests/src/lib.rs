@@ -3,6 +3,7 @@
 //! fan-out throughput, end-to-end latency, loss/duplication, join storms and
 //! memory per idle connection. See `load-tests/README.md`.
 
+pub mod accounts;
 pub mod client;
 pub mod eio;
 pub mod net;

@@ -87,6 +87,29 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Sign in N times (bounded concurrency; Argon2id dominates), then create
+    /// rooms as that signed-in account; reports p50/p99 and rates.
+    Accounts {
+        #[arg(long, default_value_t = 200)]
+        sign_ins: u32,
+        #[arg(long, default_value_t = 500)]
+        rooms: u32,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// The account's email (an admin or facilitator: it creates rooms).
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "HUDDLE_LOAD_PASSWORD")]
+        password: String,
+        /// Redeem this setup token (`huddle admin create`) with the password first.
+        #[arg(long)]
+        setup_token: Option<String>,
+        #[arg(long, env = "HUDDLE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        json_out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -213,6 +236,40 @@ fn main() {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
+    if let Cmd::Accounts {
+        sign_ins,
+        rooms,
+        concurrency,
+        email,
+        password,
+        setup_token,
+        url,
+        json_out,
+    } = &cli.scenario
+    {
+        let cfg = huddle_load::accounts::Config {
+            endpoint: Endpoint::parse(url)?,
+            email: email.clone(),
+            password: password.clone(),
+            setup_token: setup_token.clone(),
+            sign_ins: (*sign_ins).max(1),
+            rooms: *rooms,
+            concurrency: (*concurrency).max(1),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("tokio runtime")?;
+        let report = rt.block_on(huddle_load::accounts::run(cfg))?;
+        rt.shutdown_timeout(Duration::from_secs(2));
+        let json = serde_json::to_string_pretty(&report)?;
+        println!("{json}");
+        if let Some(path) = json_out {
+            std::fs::write(path, json + "\n")
+                .with_context(|| format!("write {}", path.display()))?;
+        }
+        return Ok(());
+    }
     if let Cmd::Rejoin {
         clients,
         history,
@@ -289,7 +346,7 @@ fn real_main() -> Result<()> {
             let (r, m) = split(*clients, *room_size);
             (config(Scenario::Idle, r, m, 0.0, common)?, common)
         }
-        Cmd::Rejoin { .. } => unreachable!("handled above"),
+        Cmd::Rejoin { .. } | Cmd::Accounts { .. } => unreachable!("handled above"),
     };
     let scenario = cfg.scenario;
     let rt = tokio::runtime::Builder::new_multi_thread()

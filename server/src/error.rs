@@ -431,6 +431,9 @@ pub enum SessionError {
     NotJoined,
     #[error("device_id must be 16 to 64 letters, digits, `-` or `_`")]
     BadDeviceId,
+    /// A bar in the durable store keeps this device or account out of the room.
+    #[error("you were removed from this session")]
+    Barred,
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }
@@ -446,6 +449,7 @@ impl SessionError {
             SessionError::RoomNotFound => ErrorCode::RoomNotFound,
             SessionError::NotJoined => ErrorCode::NotJoined,
             SessionError::BadDeviceId => ErrorCode::Invalid,
+            SessionError::Barred => ErrorCode::Removed,
             SessionError::OnCallKey => ErrorCode::OnCallOnly,
             SessionError::Broker(e) => e.code(),
         }

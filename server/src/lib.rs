@@ -21,7 +21,7 @@
 //!   crisis.rs           GET /api/crisis-resources
 //!   config.rs           GET /api/config (the deployment's time zone)
 //!   auth.rs             sign-in/out, /api/me, one-time links; the CSRF (Origin) check
-//!   admin.rs            /api/admin/*: invite, list, role, (de)activate, reset link
+//!   admin.rs            /api/admin/*: invite, list, role, (de)activate, reset link; bars
 //!   my_rooms.rs         /api/my/rooms, POST /api/rooms/{id}/facilitator-link
 //!   health.rs           /healthz, /readyz, /metrics (here, or on --metrics-bind)
 //!   static_files.rs     the embedded web client
@@ -34,6 +34,7 @@
 //!   local.rs            this instance's sessions per room; local fan-out
 //!   queue.rs            a session's outgoing queue, bounded in frames and bytes
 //!   desk.rs             the on-call desk room; alerts between rooms and the desk
+//!   bars.rs             removals kept in the store (bars): record, check at join
 //! oncall.rs           who may take the on-call desk (one function)
 //! media/mod.rs        calls outside the model: ICE servers, TURN REST credentials
 //! room/               the pure room model: state, rules, events (no I/O)
@@ -194,6 +195,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         instance,
         crisis,
         broker.clone(),
+        accounts.store.clone(),
         metrics,
         shutting_down.clone(),
     );

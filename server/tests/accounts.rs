@@ -568,6 +568,14 @@ async fn instances_share_accounts_through_postgres_and_ride_out_its_outage() {
     );
     let down = sign_in(&a, "fay@example.org", PASSWORD).await;
     assert_eq!(down.status, 503, "{}", down.body);
+    // Not ready while the database does not answer.
+    let ready = a.get("/readyz").await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(
+        message(&ready).contains("the database is unavailable"),
+        "{}",
+        ready.body
+    );
     // Rooms without accounts keep working meanwhile.
     assert_eq!(
         a.post_json("/api/rooms", r#"{"title":"Ad hoc","kind":"group"}"#)
@@ -598,6 +606,7 @@ async fn instances_share_accounts_through_postgres_and_ride_out_its_outage() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let back = back.expect("service resumed after Postgres came back");
+    assert_eq!(a.get("/readyz").await.status, 200);
     let v: Value = back.json();
     assert_eq!(v["id"], fay_id.as_str());
 
@@ -682,4 +691,180 @@ async fn a_peer_supporter_account_takes_the_on_call_desk_without_a_key() {
         matches!(m, ServerMsg::Event { event: Event::Alert { alert }, .. } if alert.name == "Riley")
     })
     .await;
+}
+
+/// A join carrying `device`: the first reply.
+async fn join_device(c: &mut Client, room: &str, name: &str, device: &str) -> ServerMsg {
+    c.name = name.into();
+    c.send(&ClientMsg::Join {
+        v: PROTOCOL_VERSION,
+        room_id: room.into(),
+        name: name.into(),
+        facilitator_key: None,
+        resume: None,
+        device_id: Some(device.into()),
+    })
+    .await;
+    c.recv().await
+}
+
+fn is_removed(m: &ServerMsg) -> bool {
+    matches!(
+        m,
+        ServerMsg::Error { code: ErrorCode::Removed, refused, message }
+            if refused.as_deref() == Some("join") && message == "you were removed from this session"
+    )
+}
+
+/// Issue 17 item 3: a removal is a bar in the store, by device and by
+/// account; the join path asks the store (a bar the room itself never made
+/// keeps its device out); admins list bars and lift them (CSRF-checked), and
+/// the lifted person gets back in at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_is_a_bar_that_admins_see_and_lift() {
+    let data = TempDir::new("bars");
+    let dir = data.str();
+    let setup = admin_create(&["--data-dir", &dir], "ada@example.org");
+    let s = Server::start_with(&["--data-dir", &dir]).await;
+    let admin = set_up_admin(&s, &setup).await;
+    let token = invite(&s, &admin, "peer_supporter").await;
+    let (sam_cookie, sam_id) = accept_invite(&s, &token, "sam@example.org").await;
+    let as_sam = || {
+        let url = s.ws_url();
+        let origin = s.origin();
+        let cookie = sam_cookie.clone();
+        async move {
+            Client::connect_headers(
+                &url,
+                &[("Origin", origin.as_str()), ("Cookie", cookie.as_str())],
+            )
+            .await
+            .expect("connect")
+        }
+    };
+
+    let room = s.group("Tuesday circle").await;
+    let mut fac = s.client().await;
+    fac.join(&room.room_id, "Fran", Some(&room.facilitator_key))
+        .await;
+    // Sam, signed in, joins from a browser; the facilitator removes him.
+    let mut sam = as_sam().await;
+    let w = welcome_of(join_device(&mut sam, &room.room_id, "Sam", "device-sam-000001").await);
+    let sam_member = w.you.member_id.clone();
+    fac.send(&ClientMsg::Remove {
+        member_id: sam_member.clone(),
+    })
+    .await;
+    sam.expect_error(ErrorCode::Removed).await;
+
+    // The bar is listed for admins (room, name, when), written off the actor.
+    let mut listed = Value::Null;
+    for _ in 0..50 {
+        let v: Value = get_as(&s, "/api/admin/bars", &admin).await.json();
+        if v.as_array().is_some_and(|a| !a.is_empty()) {
+            listed = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let bars = listed.as_array().expect("a bar is listed");
+    assert_eq!(bars.len(), 1, "{listed}");
+    let bar = &bars[0];
+    assert_eq!(bar["room_id"], room.room_id.as_str());
+    assert_eq!(bar["room_title"], "Tuesday circle");
+    assert_eq!(bar["name"], "Sam");
+    assert_eq!(bar["account_id"], sam_id.as_str());
+    assert!(bar["created_at"].as_i64().unwrap() > 0);
+    assert!(bar.get("device_hash").is_none(), "never shown: {bar}");
+    let bar_id = bar["id"].as_str().unwrap().to_string();
+    // Only admins see bars.
+    assert_eq!(get_as(&s, "/api/admin/bars", &sam_cookie).await.status, 403);
+
+    // Kept out: from the same browser signed out, and signed in from a new one.
+    let mut again = s.client().await;
+    assert!(is_removed(
+        &join_device(&mut again, &room.room_id, "Sam", "device-sam-000001").await
+    ));
+    let mut other = as_sam().await;
+    assert!(is_removed(
+        &join_device(&mut other, &room.room_id, "Sammy", "device-sam-000002").await
+    ));
+
+    // The join path asks the store: a bar the room never made (as after the
+    // room's memory was lost) keeps that device out too.
+    {
+        let m = std::sync::Arc::new(huddle_server::metrics::Metrics::default());
+        let db = huddle_server::store::sqlite::SqliteStore::open(data.path(), m)
+            .await
+            .unwrap();
+        use huddle_server::store::Store;
+        db.add_bar(&huddle_server::store::Bar {
+            id: "planted".into(),
+            room_id: room.room_id.clone(),
+            room_title: "Tuesday circle".into(),
+            series_id: None,
+            member_id: "never-a-member".into(),
+            device_hash: Some(huddle_server::room::hash_secret("device-kim-0000001")),
+            account_id: None,
+            name: "Kim".into(),
+            removed_by: None,
+            removed_by_name: None,
+            created_at: 1,
+            lifted_at: None,
+        })
+        .await
+        .unwrap();
+    }
+    let mut kim = s.client().await;
+    assert!(is_removed(
+        &join_device(&mut kim, &room.room_id, "Kim", "device-kim-0000001").await
+    ));
+    // Another device is welcome.
+    let mut lee = s.client().await;
+    welcome_of(join_device(&mut lee, &room.room_id, "Lee", "device-lee-0000001").await);
+
+    // Lifting: CSRF-checked, admins only, once.
+    let lift = format!("/api/admin/bars/{bar_id}/lift");
+    let no_origin = s
+        .http("POST", &lift, &[("Cookie", admin.as_str())], Some("{}"))
+        .await;
+    assert_eq!(no_origin.status, 403, "{}", no_origin.body);
+    assert_eq!(
+        post(&s, &lift, Some(&sam_cookie), &json!({})).await.status,
+        403
+    );
+    let r = post(&s, &lift, Some(&admin), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: Value = r.json();
+    assert_eq!(v["room_told"], true);
+    assert_eq!(post(&s, &lift, Some(&admin), &json!({})).await.status, 404);
+    let v: Value = get_as(&s, "/api/admin/bars", &admin).await.json();
+    assert_eq!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("planted")]
+    );
+
+    // Lifted: Sam is back at once, from his old browser, signed in.
+    let mut back = None;
+    for _ in 0..20 {
+        let mut c = as_sam().await;
+        let m = join_device(&mut c, &room.room_id, "Sam", "device-sam-000001").await;
+        if let ServerMsg::Welcome { .. } = m {
+            back = Some(c);
+            break;
+        }
+        assert!(is_removed(&m), "{m:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(back.is_some(), "the lifted bar lets Sam back in");
+    // The planted bar still holds.
+    let mut kim = s.client().await;
+    assert!(is_removed(
+        &join_device(&mut kim, &room.room_id, "Kim", "device-kim-0000001").await
+    ));
+    assert!(!s.logs().contains("panicked"));
 }

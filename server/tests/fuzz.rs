@@ -680,6 +680,7 @@ impl World {
             instance: "i1".into(),
             addr_hash: None,
             device_hash: None,
+            account_id: None,
         };
         if probe
             .join(&c, PROTOCOL_VERSION, "Probe", Some(KEY), None, now)
@@ -789,6 +790,7 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                     instance: if *other_instance { "i2" } else { "i1" }.into(),
                     addr_hash: None,
                     device_hash: None,
+                    account_id: None,
                 };
                 let key = facilitator.then_some(KEY);
                 if let Err(e) = room.join(&c, PROTOCOL_VERSION, name, key, None, now) {
@@ -880,6 +882,7 @@ fn run_session(spec: CreateRoom, steps: Vec<Step>) {
                     instance: "i1".into(),
                     addr_hash: None,
                     device_hash: None,
+                    account_id: None,
                 };
                 match room.join(&c, PROTOCOL_VERSION, "Back", None, Some(&resume), now) {
                     Err(e) => {

@@ -8,7 +8,7 @@ use huddle_server::metrics::Metrics;
 use huddle_server::store::postgres::PgStore;
 use huddle_server::store::sqlite::SqliteStore;
 use huddle_server::store::{
-    Link, LinkKind, NewAccount, NewSession, OwnedRoom, RedeemError, Role, Store, StoreError,
+    Bar, Link, LinkKind, NewAccount, NewSession, OwnedRoom, RedeemError, Role, Store, StoreError,
     StoreOp,
 };
 use std::sync::Arc;
@@ -253,6 +253,84 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(s.session_account("live", NOW).await.unwrap().is_some());
     assert!(s.link("inv").await.unwrap().is_none());
     s.ping().await.unwrap();
+
+    bars(&*s, &ann.id, &cy.id).await;
+}
+
+fn bar(id: &str, room: &str, device: Option<&str>, account: Option<&str>, at: i64) -> Bar {
+    Bar {
+        id: id.into(),
+        room_id: room.into(),
+        room_title: format!("Title of {room}"),
+        series_id: None,
+        member_id: format!("m-{id}"),
+        device_hash: device.map(str::to_string),
+        account_id: account.map(str::to_string),
+        name: format!("Name {id}"),
+        removed_by: None,
+        removed_by_name: None,
+        created_at: at,
+        lifted_at: None,
+    }
+}
+
+/// Bars: written, listed per room and in all (with the remover's name),
+/// lifted once; a lifted bar is listed nowhere.
+async fn bars(s: &dyn Store, admin: &str, facilitator: &str) {
+    assert!(s.active_bars().await.unwrap().is_empty());
+    let by_device = Bar {
+        removed_by: Some(facilitator.to_string()),
+        ..bar("b1", "room-a", Some("dev-1"), None, NOW)
+    };
+    s.add_bar(&by_device).await.unwrap();
+    s.add_bar(&bar("b2", "room-a", None, Some(admin), NOW + 1))
+        .await
+        .unwrap();
+    s.add_bar(&bar("b3", "room-b", Some("dev-1"), None, NOW + 2))
+        .await
+        .unwrap();
+    let a = s.room_bars("room-a").await.unwrap();
+    assert_eq!(
+        a.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        vec!["b1", "b2"]
+    );
+    assert_eq!(a[0].device_hash.as_deref(), Some("dev-1"));
+    assert_eq!(a[0].member_id, "m-b1");
+    assert_eq!(a[0].removed_by_name.as_deref(), Some("Someone"));
+    assert_eq!(a[1].account_id.as_deref(), Some(admin));
+    assert_eq!(a[1].removed_by_name, None);
+    assert!(s.room_bars("room-c").await.unwrap().is_empty());
+    // All of them, newest first, with what the admin page shows.
+    let all = s.active_bars().await.unwrap();
+    assert_eq!(
+        all.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        vec!["b3", "b2", "b1"]
+    );
+    assert_eq!(all[2].room_title, "Title of room-a");
+    assert_eq!(all[2].name, "Name b1");
+    assert_eq!(all[2].created_at, NOW);
+    // The same id twice is refused (a typed error, not a second bar).
+    assert!(s.add_bar(&by_device).await.is_err());
+
+    // Lifted once: returned as it was, then gone from both lists.
+    let lifted = s
+        .lift_bar("b1", NOW + 10, Some(admin))
+        .await
+        .unwrap()
+        .expect("lifted");
+    assert_eq!(lifted.room_id, "room-a");
+    assert_eq!(lifted.member_id, "m-b1");
+    assert_eq!(lifted.lifted_at, Some(NOW + 10));
+    assert_eq!(s.lift_bar("b1", NOW + 11, Some(admin)).await.unwrap(), None);
+    assert_eq!(s.lift_bar("nope", NOW + 11, None).await.unwrap(), None);
+    let a = s.room_bars("room-a").await.unwrap();
+    assert_eq!(
+        a.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        vec!["b2"]
+    );
+    assert_eq!(s.active_bars().await.unwrap().len(), 2);
+    // The other room's bar on the same device holds.
+    assert_eq!(s.room_bars("room-b").await.unwrap().len(), 1);
 }
 
 #[tokio::test]

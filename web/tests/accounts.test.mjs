@@ -10,7 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { browserSuite, tid, within, webDir } from './helpers.mjs';
+import {
+  browserSuite, tid, within, webDir, joinAsParticipant, memberActions,
+} from './helpers.mjs';
 
 const bin = process.env.HUDDLE_BIN
   ? path.resolve(webDir, process.env.HUDDLE_BIN)
@@ -111,6 +113,31 @@ test('admin invites a facilitator who runs her room, leaves, and runs it again f
     await row.locator(tid('my-room-run')).click();
     await F2.page.waitForURL(new RegExp(`/\\?room=${roomId}#key=`));
     await joinFromLink(F2.page, 'Fay');
+
+    // She removes a participant: the admin sees the bar (room, name, who) and lifts it, and
+    // the same browser gets back in at once.
+    const X = await suite.open();
+    await joinAsParticipant(X.page, base, `/?room=${roomId}`, 'Xan');
+    await (await memberActions(F2.page, 'Xan')).locator(tid('member-remove')).click();
+    await (await memberActions(F2.page, 'Xan')).locator(tid('member-remove-confirm')).click();
+    await X.page.locator(tid('banner-removed')).waitFor();
+    const bar = A.page.locator('[data-testid^="bar-"]').filter({ hasText: 'Xan' });
+    for (let i = 0; i < 20 && (await bar.count()) === 0; i++) {
+      await A.page.reload();
+      await A.page.locator(tid('bars-table')).waitFor();
+    }
+    await bar.filter({ hasText: 'Thursday debrief' }).filter({ hasText: 'Fay' }).waitFor();
+    const kept = await X.context.newPage();
+    await kept.goto(`${base}/?room=${roomId}`);
+    await kept.locator(tid('join-name')).fill('Xander');
+    await kept.locator(tid('join-submit')).click();
+    await kept.locator(tid('status-title')).filter({ hasText: 'You cannot rejoin this session' }).waitFor();
+    await bar.locator('button', { hasText: 'Lift' }).click();
+    await A.page.locator(tid('bars-empty')).waitFor();
+    assert.equal(await bar.count(), 0);
+    const back = await X.context.newPage();
+    await joinAsParticipant(back, base, `/?room=${roomId}`, 'Xan');
+    await back.locator(tid('chat-input')).waitFor();
     assertClean(A, F2);
   });
 });

@@ -67,6 +67,8 @@ pub enum AuthError {
     BadRole,
     #[error("no such account")]
     NoSuchAccount,
+    #[error("no such bar, or it was lifted already")]
+    NoSuchBar,
     /// Not JSON with the fields the endpoint needs (named).
     #[error("the body must be JSON: {0}")]
     BadBody(&'static str),
@@ -92,7 +94,7 @@ impl AuthError {
             | AuthError::BadName
             | AuthError::BadRole
             | AuthError::BadBody(_) => StatusCode::BAD_REQUEST,
-            AuthError::NoSuchAccount => StatusCode::NOT_FOUND,
+            AuthError::NoSuchAccount | AuthError::NoSuchBar => StatusCode::NOT_FOUND,
             AuthError::Link(RedeemError::Unknown) => StatusCode::NOT_FOUND,
             AuthError::Link(RedeemError::Expired | RedeemError::Used) => StatusCode::GONE,
             AuthError::Link(RedeemError::EmailTaken) => StatusCode::CONFLICT,
@@ -451,6 +453,25 @@ impl Accounts {
         };
         let session = self.start_session(&account.id).await?;
         Ok((session, account))
+    }
+
+    /// The bars not lifted, newest first.
+    pub async fn bars(&self, admin: &Account) -> Result<Vec<crate::store::Bar>, AuthError> {
+        require_admin(admin)?;
+        Ok(self.store.active_bars().await?)
+    }
+
+    /// Lift a bar: the bar, for the room to hear of it.
+    pub async fn lift_bar(
+        &self,
+        admin: &Account,
+        id: &str,
+    ) -> Result<crate::store::Bar, AuthError> {
+        require_admin(admin)?;
+        self.store
+            .lift_bar(id, crate::now_ms() as i64, Some(&admin.id))
+            .await?
+            .ok_or(AuthError::NoSuchBar)
     }
 
     pub async fn list(&self, admin: &Account) -> Result<Vec<Account>, AuthError> {

@@ -152,6 +152,9 @@ pub enum RoomCmd {
         /// The session verified the on-call credential: a join of the desk.
         #[serde(default)]
         oncall: bool,
+        /// The signed-in account behind the connection, if any (bars by account).
+        #[serde(default)]
+        account_id: Option<String>,
     },
     Client {
         conn: ConnId,
@@ -183,6 +186,10 @@ pub enum RoomCmd {
     /// The room's owner (a signed-in account) set a new facilitator key; only its hash travels.
     OwnerKey {
         key_hash: String,
+    },
+    /// An admin lifted the bar of this removed member: they may come back at once.
+    LiftBar {
+        member_id: String,
     },
 }
 

@@ -1,5 +1,5 @@
 //! `GET /healthz` (the process answers), `GET /readyz` (it can serve:
-//! not shutting down, broker reachable), `GET /metrics` (Prometheus text;
+//! not shutting down, broker reachable, database answering), `GET /metrics` (Prometheus text;
 //! with `--metrics-token`, for `Authorization: Bearer TOKEN` only).
 
 use super::AppState;
@@ -19,6 +19,9 @@ pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, HttpErro
     if !st.rooms.broker.ready() {
         return Err(HttpError::BrokerUnavailable);
     }
+    // One round trip: a database that does not answer makes this instance
+    // not ready (sign-in, bars and owned rooms need it).
+    st.accounts.store.ping().await?;
     Ok("ready")
 }
 

@@ -146,6 +146,16 @@ pub enum Effect {
         request_id: String,
         reply: DeskReply,
     },
+    /// A facilitator removed a member: the host records a bar in the durable
+    /// store (the room itself keeps them out only while it lasts).
+    Removed {
+        member_id: String,
+        name: String,
+        device_hash: Option<String>,
+        account_id: Option<String>,
+        /// The remover's account, if signed in.
+        removed_by: Option<String>,
+    },
 }
 
 /// What the on-call desk tells the room an alert came from (carried by the
@@ -192,6 +202,8 @@ pub struct JoinCtx {
     pub addr_hash: Option<String>,
     /// Hash of the join's `device_id` (one per browser), for keep-out after removal.
     pub device_hash: Option<String>,
+    /// The signed-in account behind the connection, if any (bars by account).
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,6 +237,9 @@ pub(super) struct MemberRec {
     /// The hash of the device id it last joined or resumed with, if any.
     #[serde(default)]
     pub(super) device_hash: Option<String>,
+    /// The signed-in account it joined with, if any.
+    #[serde(default)]
+    pub(super) account_id: Option<String>,
 }
 
 impl MemberRec {
@@ -265,6 +280,8 @@ pub(super) struct Pending {
     pub(super) why: PendingWhy,
     #[serde(default)]
     pub(super) device_hash: Option<String>,
+    #[serde(default)]
+    pub(super) account_id: Option<String>,
 }
 
 /// A member removed from the room, remembered for the room's life (beside
@@ -277,6 +294,14 @@ pub(super) struct Removal {
     pub(super) device_hash: Option<String>,
     /// When the facilitators were last told this person tried to rejoin.
     pub(super) noticed_at: Option<Millis>,
+    /// Their account, if they were signed in.
+    #[serde(default)]
+    pub(super) account_id: Option<String>,
+    /// Their resume token's and address's hashes (so a lifted bar lets them in).
+    #[serde(default)]
+    pub(super) token_hash: Option<String>,
+    #[serde(default)]
+    pub(super) addr_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

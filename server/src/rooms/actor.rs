@@ -62,12 +62,14 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis, ice: &IceConfig) -> bool {
             resume,
             device_hash,
             oncall,
+            account_id,
         } => {
             let ctx = JoinCtx {
                 conn: conn.clone(),
                 instance,
                 addr_hash,
                 device_hash,
+                account_id,
             };
             let joined = if oncall {
                 room.join_desk(&ctx, v, &name, resume.as_ref(), now)
@@ -111,6 +113,7 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis, ice: &IceConfig) -> bool {
         RoomCmd::DeskWithdraw { alert_id } => room.desk_withdraw(&alert_id, now),
         RoomCmd::DeskReply { request_id, reply } => room.desk_reply(&request_id, reply, now),
         RoomCmd::OwnerKey { key_hash } => room.owner_set_key(key_hash, now),
+        RoomCmd::LiftBar { member_id } => room.lift_bar(&member_id),
     }
     false
 }
@@ -268,6 +271,30 @@ pub async fn run_actor(
                             .clone()
                             .reply_from_desk(origin_room, request_id, reply),
                     );
+                }
+                // Into the durable store: never awaited here (the database may be slow).
+                Effect::Removed {
+                    member_id,
+                    name,
+                    device_hash,
+                    account_id,
+                    removed_by,
+                } => {
+                    let bar = crate::store::Bar {
+                        id: uuid::Uuid::new_v4().simple().to_string(),
+                        room_id: id.clone(),
+                        room_title: room.info().title.clone(),
+                        series_id: None,
+                        member_id,
+                        device_hash,
+                        account_id,
+                        name,
+                        removed_by,
+                        removed_by_name: None,
+                        created_at: now_ms() as i64,
+                        lifted_at: None,
+                    };
+                    tokio::spawn(rooms.clone().record_bar(bar));
                 }
             }
         }

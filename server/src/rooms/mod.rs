@@ -13,6 +13,7 @@
 //! [`Rooms`] implements [`BrokerEvents`]: the only way the broker reaches in.
 
 pub mod actor;
+pub mod bars;
 pub mod desk;
 pub mod local;
 pub mod queue;
@@ -26,6 +27,7 @@ use crate::config::Config;
 use crate::error::BrokerError;
 use crate::metrics::Metrics;
 use crate::room::{Limits, Room};
+use crate::store::Store;
 use async_trait::async_trait;
 use huddle_protocol::{CrisisResource, ServerMsg};
 use local::LocalSessions;
@@ -41,6 +43,8 @@ pub struct Rooms {
     pub metrics: Arc<Metrics>,
     pub crisis: Vec<CrisisResource>,
     pub broker: Arc<dyn Broker>,
+    /// The durable store: bars (removals that outlive the room's memory).
+    pub store: Arc<dyn Store>,
     pub shutting_down: CancellationToken,
     /// Actors of the rooms this instance owns.
     registry: Registry,
@@ -60,6 +64,7 @@ impl Rooms {
         instance: String,
         crisis: Vec<CrisisResource>,
         broker: Arc<dyn Broker>,
+        store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         shutting_down: CancellationToken,
     ) -> Arc<Rooms> {
@@ -74,6 +79,7 @@ impl Rooms {
             metrics,
             crisis,
             broker,
+            store,
             shutting_down,
             registry: Registry::default(),
             local: LocalSessions::default(),

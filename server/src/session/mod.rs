@@ -247,6 +247,21 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr, account: Opti
                         continue;
                     }
                 }
+                // Only its hash crosses instances and is kept (removal keep-out).
+                let device_hash = device_id.as_deref().map(hash_secret);
+                let account_id = account.as_ref().map(|a| a.id.clone());
+                // Bars outlive the room's memory: a removed device or account
+                // stays out until an admin lifts the bar (key holders are let
+                // through, as by the room itself).
+                if !desk
+                    && facilitator_key.is_none()
+                    && rooms
+                        .barred(&room_id, device_hash.as_deref(), account_id.as_deref())
+                        .await
+                {
+                    send(SessionError::Barred, Some("join"));
+                    continue;
+                }
                 match room.take() {
                     // Still waiting (lobby, waiting room) or refused: the room decides.
                     Some(r) if r == room_id => {}
@@ -270,9 +285,9 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr, account: Opti
                     name,
                     facilitator_key: if desk { None } else { facilitator_key },
                     resume,
-                    // Only its hash crosses instances and is kept (removal keep-out).
-                    device_hash: device_id.as_deref().map(hash_secret),
+                    device_hash,
                     oncall,
+                    account_id,
                 };
                 match rooms.submit(&room_id, cmd).await {
                     Ok(()) => room = Some(room_id),

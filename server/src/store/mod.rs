@@ -46,10 +46,13 @@ pub enum StoreOp {
     RedeemLink,
     RoomOwner,
     Purge,
+    CreateBar,
+    ReadBars,
+    LiftBar,
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 14] = [
+    pub const ALL: [StoreOp; 17] = [
         StoreOp::Connect,
         StoreOp::Migrate,
         StoreOp::Ping,
@@ -64,6 +67,9 @@ impl StoreOp {
         StoreOp::RedeemLink,
         StoreOp::RoomOwner,
         StoreOp::Purge,
+        StoreOp::CreateBar,
+        StoreOp::ReadBars,
+        StoreOp::LiftBar,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +88,9 @@ impl StoreOp {
             StoreOp::RedeemLink => "redeem_link",
             StoreOp::RoomOwner => "room_owner",
             StoreOp::Purge => "purge",
+            StoreOp::CreateBar => "create_bar",
+            StoreOp::ReadBars => "read_bars",
+            StoreOp::LiftBar => "lift_bar",
         }
     }
 
@@ -250,6 +259,33 @@ pub struct OwnedRoom {
     pub created_at: i64,
 }
 
+/// A bar: someone removed from a room, kept out of it (by device or
+/// account) until an admin lifts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bar {
+    pub id: String,
+    pub room_id: String,
+    pub room_title: String,
+    /// Rooms of a series (a bar then holds across the series): none yet.
+    pub series_id: Option<String>,
+    /// The removed member's id in the room (random, per room).
+    #[serde(skip)]
+    pub member_id: String,
+    /// The hash of the removed person's device id (never shown).
+    #[serde(skip)]
+    pub device_hash: Option<String>,
+    /// The removed person's account, if they were signed in.
+    pub account_id: Option<String>,
+    /// The name they used in the room.
+    pub name: String,
+    /// The account of the facilitator who removed them, if signed in.
+    pub removed_by: Option<String>,
+    /// That account's display name (when listed).
+    pub removed_by_name: Option<String>,
+    pub created_at: i64,
+    pub lifted_at: Option<i64>,
+}
+
 /// The durable store. Times are milliseconds since the Unix epoch.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -304,6 +340,19 @@ pub trait Store: Send + Sync {
     /// The rooms an account owns, newest first (at most 200).
     async fn rooms_of(&self, account_id: &str) -> Result<Vec<OwnedRoom>, StoreError>;
     async fn room_owner(&self, room_id: &str) -> Result<Option<String>, StoreError>;
+
+    async fn add_bar(&self, bar: &Bar) -> Result<(), StoreError>;
+    /// The bars of a room that are not lifted.
+    async fn room_bars(&self, room_id: &str) -> Result<Vec<Bar>, StoreError>;
+    /// Every bar not lifted, newest first (at most 500), with who removed.
+    async fn active_bars(&self) -> Result<Vec<Bar>, StoreError>;
+    /// Lift a bar; the bar as it was, or none when unknown or lifted already.
+    async fn lift_bar(
+        &self,
+        id: &str,
+        now: i64,
+        by: Option<&str>,
+    ) -> Result<Option<Bar>, StoreError>;
 
     /// Forget sessions and links that ended before `before`; returns rows removed.
     async fn purge(&self, before: i64) -> Result<u64, StoreError>;

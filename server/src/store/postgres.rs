@@ -5,7 +5,7 @@
 
 use super::queries::{self, StoreDb};
 use super::{
-    failed, Account, Link, LinkKind, NewAccount, NewSession, OwnedRoom, RedeemError, Role,
+    failed, Account, Bar, Link, LinkKind, NewAccount, NewSession, OwnedRoom, RedeemError, Role,
     StoreError, StoreOp,
 };
 use crate::metrics::Metrics;

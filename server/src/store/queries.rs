@@ -12,6 +12,41 @@ pub(crate) const ACCOUNT_COLS: &str =
 pub(crate) const LINK_COLS: &str =
     "token_hash, kind, role, account_id, created_by, created_at, expires_at, used_at";
 
+/// Columns of a bar, as [`bar_of`] reads them (with `removed_by_name` last).
+pub(crate) const BAR_COLS: &str = "b.id, b.room_id, b.room_title, b.series_id, b.member_id, \
+     b.device_hash, b.account_id, b.display_name, b.removed_by, b.created_at, b.lifted_at, \
+     r.display_name";
+
+/// The bars with the remover's name.
+pub(crate) const BAR_FROM: &str = "bars b LEFT JOIN accounts r ON r.id = b.removed_by";
+
+/// A bar from a row of [`BAR_COLS`].
+pub(crate) fn bar_of<'r, R>(row: &'r R) -> Result<super::Bar, super::StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let bad = |i: usize, e: sqlx::Error| super::StoreError::Corrupt(format!("bar column {i}: {e}"));
+    Ok(super::Bar {
+        id: row.try_get(0).map_err(|e| bad(0, e))?,
+        room_id: row.try_get(1).map_err(|e| bad(1, e))?,
+        room_title: row.try_get(2).map_err(|e| bad(2, e))?,
+        series_id: row.try_get(3).map_err(|e| bad(3, e))?,
+        member_id: row.try_get(4).map_err(|e| bad(4, e))?,
+        device_hash: row.try_get(5).map_err(|e| bad(5, e))?,
+        account_id: row.try_get(6).map_err(|e| bad(6, e))?,
+        name: row.try_get(7).map_err(|e| bad(7, e))?,
+        removed_by: row.try_get(8).map_err(|e| bad(8, e))?,
+        created_at: row.try_get(9).map_err(|e| bad(9, e))?,
+        lifted_at: row.try_get(10).map_err(|e| bad(10, e))?,
+        removed_by_name: row.try_get(11).map_err(|e| bad(11, e))?,
+    })
+}
+
 /// An account from a row of [`ACCOUNT_COLS`].
 pub(crate) fn account_of<'r, R>(row: &'r R) -> Result<super::Account, super::StoreError>
 where
@@ -415,6 +450,88 @@ macro_rules! store_impl {
                         .map(Some)
                         .map_err(|e| StoreError::Corrupt(format!("room owner: {e}"))),
                 }
+            }
+
+            async fn add_bar(&self, bar: &Bar) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO bars (id, room_id, room_title, series_id, member_id, device_hash, \
+                     account_id, display_name, removed_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&bar.id)
+                .bind(&bar.room_id)
+                .bind(&bar.room_title)
+                .bind(&bar.series_id)
+                .bind(&bar.member_id)
+                .bind(&bar.device_hash)
+                .bind(&bar.account_id)
+                .bind(&bar.name)
+                .bind(&bar.removed_by)
+                .bind(bar.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| failed(&self.metrics, StoreOp::CreateBar, e))?;
+                Ok(())
+            }
+
+            async fn room_bars(&self, room_id: &str) -> Result<Vec<Bar>, StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE b.room_id = $1 AND b.lifted_at IS NULL \
+                     ORDER BY b.created_at, b.id",
+                    queries::BAR_COLS,
+                    queries::BAR_FROM
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(room_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| failed(&self.metrics, StoreOp::ReadBars, e))?;
+                rows.iter().map(queries::bar_of).collect()
+            }
+
+            async fn active_bars(&self) -> Result<Vec<Bar>, StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE b.lifted_at IS NULL \
+                     ORDER BY b.created_at DESC, b.id LIMIT 500",
+                    queries::BAR_COLS,
+                    queries::BAR_FROM
+                );
+                let rows = sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| failed(&self.metrics, StoreOp::ReadBars, e))?;
+                rows.iter().map(queries::bar_of).collect()
+            }
+
+            async fn lift_bar(
+                &self,
+                id: &str,
+                now: i64,
+                by: Option<&str>,
+            ) -> Result<Option<Bar>, StoreError> {
+                let fail = |e| failed(&self.metrics, StoreOp::LiftBar, e);
+                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let r = sqlx::query(
+                    "UPDATE bars SET lifted_at = $1, lifted_by = $2 WHERE id = $3 AND lifted_at IS NULL",
+                )
+                .bind(now)
+                .bind(by)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                if r.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let sql = format!("SELECT {} FROM {} WHERE b.id = $1", queries::BAR_COLS, queries::BAR_FROM);
+                let row = sqlx::query(&sql)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                let bar = queries::bar_of(&row)?;
+                tx.commit().await.map_err(fail)?;
+                Ok(Some(bar))
             }
 
             async fn purge(&self, before: i64) -> Result<u64, StoreError> {

@@ -1,5 +1,6 @@
 // The admin page: invite with a role (a link to copy), list accounts,
-// change a role, deactivate or reactivate, issue a password-reset link.
+// change a role, deactivate or reactivate, issue a password-reset link;
+// list the bars (people removed and kept out) and lift one.
 import { api, $, showError, requireMe } from './api.js';
 import { h } from '../dom.js';
 
@@ -54,6 +55,27 @@ async function load(me) {
   $('accounts-body').replaceChildren(...rows);
 }
 
+async function loadBars() {
+  const bars = await api('GET', '/api/admin/bars');
+  const rows = bars.map((b) => {
+    const lift = h('button', {
+      type: 'button', class: 'small', testid: `lift-${b.id}`, text: 'Lift',
+      'aria-label': `Lift the bar on ${b.name} in ${b.room_title}`,
+      onclick: () => act(async () => {
+        await api('POST', `/api/admin/bars/${encodeURIComponent(b.id)}/lift`, {});
+        await loadBars();
+      }),
+    });
+    return h('tr', { testid: `bar-${b.id}` },
+      h('td', { text: b.room_title }), h('td', { text: b.name }),
+      h('td', { text: new Date(b.created_at).toLocaleString() }),
+      h('td', { text: b.removed_by_name || 'facilitator link (no account)' }),
+      h('td', null, lift));
+  });
+  $('bars-body').replaceChildren(...rows);
+  $('bars-empty').hidden = rows.length > 0;
+}
+
 async function start() {
   const me = await requireMe();
   if (!me) return;
@@ -72,6 +94,7 @@ async function start() {
     navigator.clipboard?.writeText($('link-out').value).catch(() => $('link-out').select());
   });
   await act(() => load(me));
+  await act(loadBars);
 }
 
 start();

@@ -88,6 +88,11 @@ impl Room {
                     return Err(RoomError::Removed);
                 }
             }
+            if let Some(a) = &ctx.account_id {
+                if self.removed_tried_again(|x| x.account_id.as_ref() == Some(a), now) {
+                    return Err(RoomError::Removed);
+                }
+            }
             if ctx
                 .addr_hash
                 .as_ref()
@@ -134,6 +139,7 @@ impl Room {
             addr_hash: ctx.addr_hash.clone(),
             why: why.unwrap_or(PendingWhy::Lobby),
             device_hash: ctx.device_hash.clone(),
+            account_id: ctx.account_id.clone(),
         };
         match why {
             None => self.admit_pending(p, now),
@@ -258,6 +264,7 @@ impl Room {
             personal_mutes: BTreeSet::new(),
             grace_expired: false,
             device_hash: p.device_hash,
+            account_id: p.account_id,
         };
         // The first member to join with the key (or the next, once the seat is
         // vacant) is the lead.
@@ -466,14 +473,17 @@ impl Room {
         if reason == LeaveReason::Removed {
             self.removed_tokens.insert(m.token_hash.clone());
             self.removed_members.insert(m.id.clone());
-            if let Some(a) = m.addr_hash {
-                self.removed_addrs.insert(a);
+            if let Some(a) = &m.addr_hash {
+                self.removed_addrs.insert(a.clone());
             }
             self.removals.push(Removal {
                 member_id: m.id.clone(),
                 name: m.name.clone(),
                 device_hash: m.device_hash.clone(),
                 noticed_at: None,
+                account_id: m.account_id.clone(),
+                token_hash: Some(m.token_hash.clone()),
+                addr_hash: m.addr_hash.clone(),
             });
         } else if reason == LeaveReason::Disconnected {
             self.departed.push_back(m);

@@ -27,8 +27,44 @@ impl Room {
     pub(in crate::room) fn remove(&mut self, i: usize, member_id: String, now: Millis) -> R {
         let t = self.member_idx(&member_id)?;
         self.may_moderate(i, t)?;
+        let removed_by = self.members[i].account_id.clone();
+        let gone = &self.members[t];
+        let effect = Effect::Removed {
+            member_id: gone.id.clone(),
+            name: gone.name.clone(),
+            device_hash: gone.device_hash.clone(),
+            account_id: gone.account_id.clone(),
+            removed_by,
+        };
         self.remove_member(t, LeaveReason::Removed, now);
+        self.effects.push(effect);
         Ok(())
+    }
+
+    /// An admin lifted the bar of a removed member (the host's
+    /// `RoomCmd::LiftBar`): their device, account, token and address no
+    /// longer keep them out. Unknown members: nothing to do.
+    pub fn lift_bar(&mut self, member_id: &str) {
+        let (lifted, kept): (Vec<Removal>, Vec<Removal>) = std::mem::take(&mut self.removals)
+            .into_iter()
+            .partition(|r| r.member_id == member_id);
+        self.removals = kept;
+        self.removed_members.remove(member_id);
+        for r in lifted {
+            if let Some(t) = &r.token_hash {
+                self.removed_tokens.remove(t);
+            }
+            if let Some(a) = &r.addr_hash {
+                // Another removal from the same address keeps it out still.
+                if !self
+                    .removals
+                    .iter()
+                    .any(|o| o.addr_hash.as_ref() == Some(a))
+                {
+                    self.removed_addrs.remove(a);
+                }
+            }
+        }
     }
 
     /// `slow_mode`: minimum seconds between a participant's messages (0: off).

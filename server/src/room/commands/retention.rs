@@ -42,6 +42,7 @@ mod tests {
             instance: "i".into(),
             addr_hash: None,
             device_hash: None,
+            account_id: None,
         }
     }
 

@@ -263,6 +263,7 @@ fn the_lead_seat_when_the_lead_is_gone() {
         instance: "i2".into(),
         addr_hash: None,
         device_hash: None,
+        account_id: None,
     };
     let r = gx.resume_of("f", gx.room.seq());
     gx.join_ctx(&c, "", None, Some(&r)).unwrap();

@@ -44,6 +44,7 @@ fn ctx(conn: &str) -> JoinCtx {
         instance: "i1".into(),
         addr_hash: None,
         device_hash: None,
+        account_id: None,
     }
 }
 

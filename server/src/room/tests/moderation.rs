@@ -10,6 +10,7 @@ fn remove_keeps_a_member_out() {
         instance: "i1".into(),
         addr_hash: Some("addr-3".into()),
         device_hash: None,
+        account_id: None,
     };
     fx.join_ctx(&c, "Troll", None, None).unwrap();
     let out = fx.out();

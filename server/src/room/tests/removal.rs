@@ -205,3 +205,50 @@ fn removal_survives_the_stored_room_and_older_stored_rooms_still_load() {
     room.join(&ctx("c9"), PROTOCOL_VERSION, "Late", None, None, fx.now)
         .unwrap();
 }
+
+/// The host hears of a removal (to record the bar), with the device and the
+/// account; once the bar is lifted, that device and account come back in.
+#[test]
+fn a_removal_is_an_effect_and_a_lifted_bar_lets_them_back() {
+    let mut fx = Fx::new();
+    fx.room.take_effects();
+    let ctx = JoinCtx {
+        account_id: Some("acct-sam".into()),
+        ..from_device("c3", "device-of-sam-0009")
+    };
+    fx.join_ctx(&ctx, "Sam", None, None).unwrap();
+    let out = fx.out();
+    let sam = fx.record("c3", &out).0.member_id;
+    remove(&mut fx, &sam);
+    let fx_effects = fx.room.take_effects();
+    assert_eq!(
+        fx_effects,
+        vec![Effect::Removed {
+            member_id: sam.clone(),
+            name: "Sam".into(),
+            device_hash: Some(hash_secret("device-of-sam-0009")),
+            account_id: Some("acct-sam".into()),
+            removed_by: None,
+        }]
+    );
+    // Kept out by device, and by account from another device.
+    let by_account = JoinCtx {
+        account_id: Some("acct-sam".into()),
+        ..from_device("c4", "device-other-00001")
+    };
+    assert_eq!(
+        fx.join_ctx(&by_account, "Sammy", None, None),
+        Err(RoomError::Removed)
+    );
+    assert_eq!(
+        fx.join_ctx(&from_device("c5", "device-of-sam-0009"), "S", None, None),
+        Err(RoomError::Removed)
+    );
+    // Lifted: both come back.
+    fx.room.lift_bar(&sam);
+    fx.join_ctx(&from_device("c6", "device-of-sam-0009"), "Sam", None, None)
+        .unwrap();
+    fx.join_ctx(&by_account, "Sammy", None, None).unwrap();
+    // Lifting an unknown member changes nothing.
+    fx.room.lift_bar("nobody");
+}

@@ -260,6 +260,7 @@ fn instance_lost_disconnects_its_members_only() {
         instance: "i2".into(),
         addr_hash: None,
         device_hash: None,
+        account_id: None,
     };
     fx.join_ctx(&c, "Elsewhere", None, None).unwrap();
     let out = fx.out();
@@ -269,6 +270,7 @@ fn instance_lost_disconnects_its_members_only() {
         instance: "i2".into(),
         addr_hash: None,
         device_hash: None,
+        account_id: None,
     };
     fx.ok("f", ClientMsg::SetWaitingRoom { enabled: true });
     fx.join_ctx(&pending, "Waiting", None, None).unwrap();
@@ -306,6 +308,7 @@ fn instance_lost_disconnects_its_members_only() {
         instance: "i1".into(),
         addr_hash: None,
         device_hash: None,
+        account_id: None,
     };
     fx.join_ctx(&c, "", None, Some(&r)).unwrap();
     let out = fx.out();
@@ -402,6 +405,7 @@ fn a_member_back_from_a_lost_instance_is_shown_online() {
         instance: "i2".into(),
         addr_hash: None,
         device_hash: None,
+        account_id: None,
     };
     fx.join_ctx(&c, "Elsewhere", None, None).unwrap();
     let out = fx.out();
