@@ -510,7 +510,7 @@ macro_rules! store_impl {
                 by: Option<&str>,
             ) -> Result<Option<Bar>, StoreError> {
                 let fail = |e| failed(&self.metrics, StoreOp::LiftBar, e);
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
                 let r = sqlx::query(
                     "UPDATE bars SET lifted_at = $1, lifted_by = $2 WHERE id = $3 AND lifted_at IS NULL",
                 )
