@@ -19,7 +19,10 @@
 
 #[macro_use]
 mod queries;
+#[macro_use]
+mod series_sql;
 pub mod postgres;
+pub mod series;
 pub mod sqlite;
 
 use crate::metrics::Metrics;
@@ -46,10 +49,14 @@ pub enum StoreOp {
     RedeemLink,
     RoomOwner,
     Purge,
+    ReadSeries,
+    WriteSeries,
+    OpenOccurrence,
+    Registration,
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 14] = [
+    pub const ALL: [StoreOp; 18] = [
         StoreOp::Connect,
         StoreOp::Migrate,
         StoreOp::Ping,
@@ -64,6 +71,10 @@ impl StoreOp {
         StoreOp::RedeemLink,
         StoreOp::RoomOwner,
         StoreOp::Purge,
+        StoreOp::ReadSeries,
+        StoreOp::WriteSeries,
+        StoreOp::OpenOccurrence,
+        StoreOp::Registration,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +93,10 @@ impl StoreOp {
             StoreOp::RedeemLink => "redeem_link",
             StoreOp::RoomOwner => "room_owner",
             StoreOp::Purge => "purge",
+            StoreOp::ReadSeries => "read_series",
+            StoreOp::WriteSeries => "write_series",
+            StoreOp::OpenOccurrence => "open_occurrence",
+            StoreOp::Registration => "registration",
         }
     }
 
@@ -250,9 +265,10 @@ pub struct OwnedRoom {
     pub created_at: i64,
 }
 
-/// The durable store. Times are milliseconds since the Unix epoch.
+/// The durable store. Times are milliseconds since the Unix epoch. Its
+/// recurring series are in [`series::SeriesStore`].
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: series::SeriesStore + Send + Sync {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
     /// One round trip (readiness).

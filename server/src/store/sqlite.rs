@@ -5,6 +5,7 @@
 //! several hosts may not (hence Postgres for clusters).
 
 use super::queries::{self, StoreDb};
+use super::series_sql;
 use super::{
     failed, Account, Link, LinkKind, NewAccount, NewSession, OwnedRoom, RedeemError, Role,
     StoreError, StoreOp,
@@ -75,4 +76,5 @@ impl SqliteStore {
     }
 }
 
+series_impl!(SqliteStore);
 store_impl!(SqliteStore, "sqlite");
