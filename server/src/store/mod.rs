@@ -1,7 +1,8 @@
 //! The durable store: what Huddle keeps beyond a room's life. Accounts of the
 //! people who run the program (admins, facilitators, peer supporters), their
 //! sign-in sessions, one-time links (first-admin setup, invites, password
-//! resets) and which account owns which room. Participants have no account
+//! resets), which account owns which room, and recurring series
+//! ([`series`]: their sessions' rooms and registrations). Participants have no account
 //! and nothing of a conversation is written here: chat bodies stay in the
 //! room (memory or Redis) and end with it.
 //!
