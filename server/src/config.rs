@@ -188,6 +188,11 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_CREATE_RATE_PER_MIN", default_value_t = 20)]
     pub create_rate_per_min: u32,
 
+    /// Seconds between rounds of the series opener, which creates each
+    /// series session's room once its lobby time has come.
+    #[arg(long, env = "HUDDLE_SERIES_OPEN_EVERY_SECS", default_value_t = 30)]
+    pub series_open_every_secs: u64,
+
     /// Minutes a room nobody ever joined is kept, counted from its creation
     /// (or its scheduled start); 0 keeps it like any idle room (24 h).
     #[arg(long, env = "HUDDLE_UNJOINED_ROOM_TTL_MINS", default_value_t = 15.0,

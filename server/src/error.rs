@@ -510,6 +510,8 @@ pub enum HttpError {
     NotOwner,
     #[error("the room did not take the new key in time; try again")]
     KeyNotTaken,
+    #[error(transparent)]
+    Series(#[from] crate::program::SeriesError),
 }
 
 impl HttpError {
@@ -540,6 +542,7 @@ impl HttpError {
             }),
             HttpError::Store(_) | HttpError::KeyNotTaken => Some(ErrorCode::Unavailable),
             HttpError::CsrfRefused | HttpError::NotOwner => Some(ErrorCode::Forbidden),
+            HttpError::Series(e) => Some(series_code(e)),
         }
     }
 
@@ -571,7 +574,30 @@ impl HttpError {
             HttpError::Auth(e) => e.status(),
             HttpError::Store(_) | HttpError::KeyNotTaken => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::CsrfRefused | HttpError::NotOwner => StatusCode::FORBIDDEN,
+            HttpError::Series(e) => series_status(e),
         }
+    }
+}
+
+fn series_code(e: &crate::program::SeriesError) -> ErrorCode {
+    use crate::program::SeriesError as S;
+    match e {
+        S::Invalid { .. } | S::Over | S::Archived | S::NoRegistration => ErrorCode::Invalid,
+        S::NotFound | S::NoSuchOccurrence | S::UnknownRegistration => ErrorCode::NotFound,
+        S::Opening | S::Store(_) => ErrorCode::Unavailable,
+        S::CreateRoom(c) => c.code(),
+    }
+}
+
+fn series_status(e: &crate::program::SeriesError) -> StatusCode {
+    use crate::program::SeriesError as S;
+    match e {
+        S::Invalid { .. } => StatusCode::BAD_REQUEST,
+        S::Over | S::Archived | S::NoRegistration => StatusCode::CONFLICT,
+        S::NotFound | S::NoSuchOccurrence | S::UnknownRegistration => StatusCode::NOT_FOUND,
+        S::Opening | S::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        S::CreateRoom(c) if c.code() == ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        S::CreateRoom(_) => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -23,6 +23,7 @@
 //!   auth.rs             sign-in/out, /api/me, one-time links; the CSRF (Origin) check
 //!   admin.rs            /api/admin/*: invite, list, role, (de)activate, reset link; bars
 //!   my_rooms.rs         /api/my/rooms, POST /api/rooms/{id}/facilitator-link
+//!   series.rs           /api/series*, /api/registrations/*: series, sessions, .ics, registration
 //!   health.rs           /healthz, /readyz, /metrics (here, or on --metrics-bind)
 //!   static_files.rs     the embedded web client
 //!   client.rs           the client's address (through --trusted-proxy), the origin check
@@ -36,6 +37,9 @@
 //!   desk.rs             the on-call desk room; alerts between rooms and the desk
 //!   bars.rs             removals kept in the store (bars): record, check at join
 //! oncall.rs           who may take the on-call desk (one function)
+//! program/            recurring series: mod.rs (checks), schedule.rs (RRULE in
+//!                     the series' zone), open.rs (a session's room, once; the
+//!                     opener task), calendar.rs (.ics)
 //! media/mod.rs        calls outside the model: ICE servers, TURN REST credentials
 //! room/               the pure room model: state, rules, events (no I/O)
 //!   mod.rs              Room::handle, a short dispatch; state.rs: Room and its types
@@ -57,6 +61,7 @@
 //!   queries.rs          the SQL, written once for both backends
 //!   sqlite.rs           embedded, the default (--data-dir)
 //!   postgres.rs         shared by several instances (--database-url)
+//!   series.rs           trait SeriesStore (series, sessions' rooms, registrations); series_sql.rs its SQL
 //! ```
 //!
 //! # The road of one chat message
@@ -112,6 +117,7 @@ pub mod http;
 pub mod media;
 pub mod metrics;
 pub mod oncall;
+pub mod program;
 pub mod room;
 pub mod rooms;
 pub mod session;
@@ -231,6 +237,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         });
     }
+    // Series sessions open themselves at their lobby time (once across instances).
+    program::open::spawn_opener(
+        rooms.clone(),
+        accounts.store.clone(),
+        Duration::from_secs(cfg.series_open_every_secs.max(1)),
+    );
     let app = http::router(rooms.clone(), accounts.clone());
     let listener = listen(cfg.bind).with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let addr = listener.local_addr()?;

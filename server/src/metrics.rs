@@ -141,6 +141,10 @@ pub struct Metrics {
     pub sign_ins_limited: AtomicU64,
     /// State-changing requests refused by the CSRF (Origin) check.
     pub csrf_refused: AtomicU64,
+    /// Series sessions whose room the opener could not create.
+    pub series_open_failed: AtomicU64,
+    /// Series sessions whose room the opener created here.
+    pub series_opened: AtomicU64,
 }
 
 impl Metrics {
@@ -313,6 +317,16 @@ impl Metrics {
                 "huddle_csrf_refused_total",
                 "State-changing requests refused: Origin missing or not this site.",
                 &self.csrf_refused,
+            ),
+            (
+                "huddle_series_open_failed_total",
+                "Series sessions whose room the opener could not create.",
+                &self.series_open_failed,
+            ),
+            (
+                "huddle_series_opened_total",
+                "Series sessions whose room the opener created on this instance.",
+                &self.series_opened,
             ),
         ] {
             o.push_str(&format!(

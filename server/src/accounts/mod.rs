@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::{OnceCell, Semaphore};
 
-mod credentials;
+pub mod credentials;
 mod limit;
 
 pub use crate::store::{Account, Role};

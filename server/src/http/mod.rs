@@ -21,6 +21,7 @@ mod directory;
 mod health;
 mod my_rooms;
 mod rooms;
+mod series;
 mod static_files;
 mod summary;
 mod ws;
@@ -183,7 +184,8 @@ pub fn router(rooms: Arc<Rooms>, accounts: Arc<Accounts>) -> Router {
         .route("/readyz", get(health::readyz))
         .merge(auth::routes())
         .merge(admin::routes())
-        .merge(my_rooms::routes());
+        .merge(my_rooms::routes())
+        .merge(series::routes());
     if metrics_on_main(&cfg) {
         r = r.route("/metrics", get(health::metrics));
     }

@@ -95,11 +95,25 @@ async fn facilitator_link(
     if st.rooms.broker.meta(&id).await?.is_none() {
         return Err(HttpError::RoomNotFound);
     }
+    let key = rotate_owner_key(&st, &id).await?;
+    tracing::info!(account = %me.id, room = %crate::room::log_tag(&id), "owner took a new facilitator key");
+    Ok(Json(FacilitatorLink {
+        facilitator_link: format!("/?room={id}#key={key}"),
+        room_id: id,
+        facilitator_key: key,
+    })
+    .into_response())
+}
+
+/// Rotate a room's facilitator key through the room (its actor, wherever it
+/// is hosted) and return the new key once the room holds it. The caller has
+/// checked that the asker owns the room.
+pub(super) async fn rotate_owner_key(st: &AppState, id: &str) -> Result<String, HttpError> {
     let key = crate::room::new_secret();
     let key_hash = crate::room::hash_secret(&key);
     st.rooms
         .submit(
-            &id,
+            id,
             RoomCmd::OwnerKey {
                 key_hash: key_hash.clone(),
             },
@@ -108,7 +122,7 @@ async fn facilitator_link(
     // Acknowledged only once the room holds the new key (its metadata says so).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match st.rooms.broker.meta(&id).await? {
+        match st.rooms.broker.meta(id).await? {
             Some(m) if m.key_hash == key_hash => break,
             None => return Err(HttpError::RoomNotFound),
             Some(_) if tokio::time::Instant::now() >= deadline => {
@@ -117,11 +131,5 @@ async fn facilitator_link(
             Some(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
-    tracing::info!(account = %me.id, room = %crate::room::log_tag(&id), "owner took a new facilitator key");
-    Ok(Json(FacilitatorLink {
-        facilitator_link: format!("/?room={id}#key={key}"),
-        room_id: id,
-        facilitator_key: key,
-    })
-    .into_response())
+    Ok(key)
 }

@@ -40,6 +40,7 @@ mod state;
 pub mod summary;
 pub mod text;
 
+pub use commands::rules::Carry;
 pub use state::{
     Audience, ConnId, Control, DeskReply, Effect, JoinCtx, Limits, Out, Room, MIN_ENERGY_ANSWERS,
 };

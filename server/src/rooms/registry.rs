@@ -29,6 +29,16 @@ impl Rooms {
         self: &Arc<Self>,
         spec: &CreateRoom,
     ) -> Result<(String, String), CreateRoomError> {
+        self.create_room_carrying(spec, None).await
+    }
+
+    /// Create a room with settings carried from a series (its ground rules
+    /// and welcome text); returns its id and facilitator key.
+    pub async fn create_room_carrying(
+        self: &Arc<Self>,
+        spec: &CreateRoom,
+        carry: Option<&room::Carry>,
+    ) -> Result<(String, String), CreateRoomError> {
         let title = spec.title.trim();
         if title.is_empty() || title.chars().count() > 120 {
             return Err(CreateRoomError::Title);
@@ -52,7 +62,7 @@ impl Rooms {
         spec.title = title.to_string();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = room::new_secret();
-        let room = Room::new(
+        let mut room = Room::new(
             id.clone(),
             &spec,
             &key,
@@ -60,6 +70,9 @@ impl Rooms {
             self.crisis.clone(),
             crate::now_ms(),
         );
+        if let Some(carry) = carry {
+            room.carry(carry)?;
+        }
         // Visible (joinable, listed) as soon as the creator hears of it.
         self.broker.store_meta(&id, &RoomMeta::of(&room)).await;
         self.broker.create(room).await?;

@@ -1,7 +1,8 @@
 //! The durable store: what Huddle keeps beyond a room's life. Accounts of the
 //! people who run the program (admins, facilitators, peer supporters), their
 //! sign-in sessions, one-time links (first-admin setup, invites, password
-//! resets) and which account owns which room. Participants have no account
+//! resets), which account owns which room, and recurring series
+//! ([`series`]: their sessions' rooms and registrations). Participants have no account
 //! and nothing of a conversation is written here: chat bodies stay in the
 //! room (memory or Redis) and end with it.
 //!
@@ -19,7 +20,10 @@
 
 #[macro_use]
 mod queries;
+#[macro_use]
+mod series_sql;
 pub mod postgres;
+pub mod series;
 pub mod sqlite;
 
 use crate::metrics::Metrics;
@@ -49,10 +53,14 @@ pub enum StoreOp {
     CreateBar,
     ReadBars,
     LiftBar,
+    ReadSeries,
+    WriteSeries,
+    OpenOccurrence,
+    Registration,
 }
 
 impl StoreOp {
-    pub const ALL: [StoreOp; 17] = [
+    pub const ALL: [StoreOp; 21] = [
         StoreOp::Connect,
         StoreOp::Migrate,
         StoreOp::Ping,
@@ -70,6 +78,10 @@ impl StoreOp {
         StoreOp::CreateBar,
         StoreOp::ReadBars,
         StoreOp::LiftBar,
+        StoreOp::ReadSeries,
+        StoreOp::WriteSeries,
+        StoreOp::OpenOccurrence,
+        StoreOp::Registration,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +103,10 @@ impl StoreOp {
             StoreOp::CreateBar => "create_bar",
             StoreOp::ReadBars => "read_bars",
             StoreOp::LiftBar => "lift_bar",
+            StoreOp::ReadSeries => "read_series",
+            StoreOp::WriteSeries => "write_series",
+            StoreOp::OpenOccurrence => "open_occurrence",
+            StoreOp::Registration => "registration",
         }
     }
 
@@ -286,9 +302,10 @@ pub struct Bar {
     pub lifted_at: Option<i64>,
 }
 
-/// The durable store. Times are milliseconds since the Unix epoch.
+/// The durable store. Times are milliseconds since the Unix epoch. Its
+/// recurring series are in [`series::SeriesStore`].
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: series::SeriesStore + Send + Sync {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
     /// One round trip (readiness).

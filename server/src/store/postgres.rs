@@ -4,6 +4,7 @@
 //! timeout (HTTP 503), and the pool reconnects by itself once it is back.
 
 use super::queries::{self, StoreDb};
+use super::series_sql;
 use super::{
     failed, Account, Bar, Link, LinkKind, NewAccount, NewSession, OwnedRoom, RedeemError, Role,
     StoreError, StoreOp,
@@ -51,4 +52,5 @@ impl PgStore {
     }
 }
 
+series_impl!(PgStore, "BEGIN");
 store_impl!(PgStore, "postgres", "BEGIN");

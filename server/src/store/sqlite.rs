@@ -5,6 +5,7 @@
 //! several hosts may not (hence Postgres for clusters).
 
 use super::queries::{self, StoreDb};
+use super::series_sql;
 use super::{
     failed, Account, Bar, Link, LinkKind, NewAccount, NewSession, OwnedRoom, RedeemError, Role,
     StoreError, StoreOp,
@@ -75,4 +76,5 @@ impl SqliteStore {
     }
 }
 
+series_impl!(SqliteStore, "BEGIN IMMEDIATE");
 store_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");

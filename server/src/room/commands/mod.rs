@@ -17,7 +17,7 @@ mod moderation;
 mod oncall;
 mod parking;
 mod retention;
-mod rules;
+pub(super) mod rules;
 mod schedule;
 mod support;
 mod timers;

@@ -2,6 +2,14 @@
 
 use crate::room::*;
 
+/// What a room created for a series' session carries from the series.
+#[derive(Debug, Clone, Default)]
+pub struct Carry {
+    pub ground_rules: Option<Vec<String>>,
+    /// Blank: none.
+    pub welcome: Option<String>,
+}
+
 impl Room {
     /// `accept_rules`: the member accepts this version of the ground rules (the
     /// first time, the room's earlier messages follow if it shares them).
@@ -46,6 +54,24 @@ impl Room {
     pub(in crate::room) fn show_ground_rules(&mut self, now: Millis) -> R {
         let rules = self.rules.clone();
         self.emit(Audience::All, Event::RulesShown { rules }, now);
+        Ok(())
+    }
+
+    /// Settings a new room takes from its series, before anyone joins
+    /// (version 1 of its rules; no event).
+    pub fn carry(&mut self, carry: &Carry) -> R {
+        if let Some(rules) = &carry.ground_rules {
+            if rules.is_empty() || rules.len() > 20 {
+                return Err(RoomError::RuleCount);
+            }
+            let rules = rules
+                .iter()
+                .map(|r| clean_text(r, 300, "ground rule", Lines::One))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.rules = GroundRules { version: 1, rules };
+        }
+        self.info.welcome_message =
+            clean_optional(carry.welcome.clone(), 1000, "welcome", Lines::Many)?;
         Ok(())
     }
 
