@@ -33,6 +33,17 @@ pub struct Limits {
     /// How long a room wraps up after its scheduled end before it closes.
     #[serde(default = "default_wrap_up_ms")]
     pub wrap_up_ms: u64,
+    /// From this many members on, a room is big: presence in batches
+    /// (`members_changed`), the roster in pages (see `room/presence.rs`).
+    #[serde(default = "default_big_room_threshold")]
+    pub big_room_threshold: u32,
+}
+
+/// The default of [`Limits::big_room_threshold`] (and of `--big-room-threshold`).
+pub const DEFAULT_BIG_ROOM_THRESHOLD: u32 = 200;
+
+fn default_big_room_threshold() -> u32 {
+    DEFAULT_BIG_ROOM_THRESHOLD
 }
 
 /// The smallest k the room accepts for energy checks (and the default).
@@ -58,6 +69,7 @@ impl Default for Limits {
             facilitator_grace_ms: 10_000,
             energy_min_answers: default_energy_min_answers(),
             wrap_up_ms: default_wrap_up_ms(),
+            big_room_threshold: DEFAULT_BIG_ROOM_THRESHOLD,
         }
     }
 }
@@ -208,6 +220,10 @@ pub(super) struct MemberRec {
     /// The hash of the device id it last joined or resumed with, if any.
     #[serde(default)]
     pub(super) device_hash: Option<String>,
+    /// Where the member stands in the roster's join order: the cursor of
+    /// `roster_page` (members are kept in this order).
+    #[serde(default)]
+    pub(super) order: u64,
 }
 
 impl MemberRec {
@@ -342,6 +358,12 @@ pub struct Room {
     /// Set by [`Room::join_desk`] for the one join it lets through.
     #[serde(skip)]
     pub(super) desk_pass: bool,
+    /// The last [`MemberRec::order`] handed out.
+    #[serde(default)]
+    pub(super) last_order: u64,
+    /// Presence changes of a big room not yet told (one `members_changed`).
+    #[serde(skip)]
+    pub(super) presence: super::commands::presence::PresenceBuf,
     #[serde(skip)]
     pub(super) out: Vec<Out>,
     #[serde(skip)]
@@ -427,6 +449,8 @@ impl Room {
             raised: BTreeMap::new(),
             alerts: Vec::new(),
             desk_pass: false,
+            last_order: 0,
+            presence: Default::default(),
             out: Vec::new(),
             effects: Vec::new(),
         }

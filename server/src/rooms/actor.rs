@@ -15,6 +15,10 @@ use tokio::sync::mpsc;
 /// Joins applied at most between two flushes (each may build a welcome).
 const JOINS_PER_FLUSH: usize = 8;
 
+/// The same in a big room, whose welcomes carry one page of the roster and
+/// whose joins are told as one `members_changed` per flush.
+const BIG_ROOM_JOINS_PER_FLUSH: usize = 128;
+
 /// Serialize a model's output once per frame: the batch every receiver shares.
 pub fn serialize(out: Vec<Out>) -> Vec<Delivery> {
     out.into_iter()
@@ -157,9 +161,11 @@ pub async fn run_actor(
                 let mut refused = apply(&mut room, cmd, now) as u64;
                 // Drain what is already queued: one flush (one publish) per
                 // burst. A join's welcome is the room's whole snapshot: a few
-                // per flush, so a join storm never holds hundreds of them at once.
+                // per flush, so a join storm never holds hundreds of them at once
+                // (more in a big room, whose welcome carries one roster page).
                 let mut n = 0;
-                while n < 256 && !release && joins < JOINS_PER_FLUSH {
+                let max_joins = if room.is_big() { BIG_ROOM_JOINS_PER_FLUSH } else { JOINS_PER_FLUSH };
+                while n < 256 && !release && joins < max_joins {
                     match rx.try_recv() {
                         Ok(cmd) => {
                             release = matches!(cmd, RoomCmd::Release);

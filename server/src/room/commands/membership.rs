@@ -58,11 +58,16 @@ impl Room {
                     let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
                     rec.conn = None;
                     rec.disconnected_at = None;
+                    rec.order = self.next_order();
                     let mut member = rec.view(self.lead.as_deref());
                     member.online = true;
                     self.members.push(rec);
-                    self.emit(Audience::All, Event::MemberJoined { member }, now);
                     let i = self.members.len() - 1;
+                    if self.batching() {
+                        self.presence_joined(i, now);
+                    } else {
+                        self.emit(Audience::All, Event::MemberJoined { member }, now);
+                    }
                     self.resume(i, ctx, r, now);
                     return Ok(());
                 }
@@ -258,6 +263,7 @@ impl Room {
             personal_mutes: BTreeSet::new(),
             grace_expired: false,
             device_hash: p.device_hash,
+            order: self.next_order(),
         };
         // The first member to join with the key (or the next, once the seat is
         // vacant) is the lead.
@@ -265,14 +271,13 @@ impl Room {
         if lead {
             self.lead = Some(rec.id.clone());
         }
-        let member = rec.view(self.lead.as_deref());
         if fac && self.members.is_empty() {
             // Nobody else is here to be told: the room opens in the welcome.
             self.open_quietly(now);
         }
         self.members.push(rec);
-        self.emit(Audience::All, Event::MemberJoined { member }, now);
         let i = self.members.len() - 1;
+        self.presence_joined(i, now);
         self.welcome(i, token, false, now);
         if lead {
             self.lead_is_back(now);
@@ -382,14 +387,11 @@ impl Room {
         let muted: Vec<String> = me
             .map(|i| self.members[i].personal_mutes.iter().cloned().collect())
             .unwrap_or_default();
+        let (roster, roster_page) = self.welcome_roster(me);
         let mut snap = RoomSnapshot {
             info: self.info.clone(),
             rules: self.rules.clone(),
-            roster: self
-                .members
-                .iter()
-                .map(|m| m.view(self.lead.as_deref()))
-                .collect(),
+            roster,
             messages: Vec::new(),
             timers: self.timers.clone(),
             energizer: self.energizer.clone(),
@@ -414,6 +416,7 @@ impl Room {
             lead_id: self.lead.clone().filter(|l| self.idx(l).is_some()),
             next_before_seq: None,
             alerts: self.desk_alerts(),
+            roster_page,
         };
         if let Some(i) = me {
             let cap = MAX_ROOM_FRAME_BYTES.saturating_sub(json_len(&snap) + FRAME_SLACK);
@@ -452,14 +455,7 @@ impl Room {
                 }));
             }
         }
-        self.emit(
-            Audience::All,
-            Event::MemberLeft {
-                member_id: m.id.clone(),
-                reason,
-            },
-            now,
-        );
+        self.presence_left(&m.id, reason, now);
         if reason == LeaveReason::Removed {
             self.removed_tokens.insert(m.token_hash.clone());
             self.removed_members.insert(m.id.clone());

@@ -15,6 +15,7 @@ mod membership;
 mod moderation;
 mod oncall;
 mod parking;
+pub(super) mod presence;
 mod retention;
 mod rules;
 mod schedule;
