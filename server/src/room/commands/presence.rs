@@ -182,12 +182,7 @@ impl Room {
     }
 
     /// `roster_page`: up to `limit` members who joined after `after`.
-    pub(in crate::room) fn roster_page(
-        &mut self,
-        conn: &str,
-        after: Option<u64>,
-        limit: u32,
-    ) -> R {
+    pub(in crate::room) fn roster_page(&mut self, conn: &str, after: Option<u64>, limit: u32) -> R {
         let limit = limit.clamp(1, MAX_ROSTER_PAGE) as usize;
         let from = after.unwrap_or(0);
         // Kept in join order: a binary search finds the cursor.

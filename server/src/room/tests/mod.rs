@@ -17,6 +17,7 @@ mod moderation;
 mod oncall;
 mod parking;
 mod permissions;
+mod presence;
 mod removal;
 mod resume;
 mod schedule;

@@ -25,6 +25,7 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::Park { .. }
         | ClientMsg::ListEnergizers
         | ClientMsg::HistoryBefore { .. }
+        | ClientMsg::RosterPage { .. }
         | ClientMsg::SetGroundRules { .. }
         | ClientMsg::ShowGroundRules
         | ClientMsg::SetWelcome { .. }
@@ -197,6 +198,10 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         ClientMsg::ListEnergizers,
         ClientMsg::HistoryBefore {
             before_seq: u64::MAX,
+            limit: 50,
+        },
+        ClientMsg::RosterPage {
+            after: None,
             limit: 50,
         },
         // -- facilitators only --
