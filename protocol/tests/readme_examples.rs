@@ -23,6 +23,7 @@ const SERVER_TYPES: &[&str] = &[
     "pong",
     "notice",
     "history",
+    "roster_page",
     "facilitator_key",
     "error",
 ];
@@ -33,6 +34,7 @@ const EVENT_KINDS: &[&str] = &[
     "member_joined",
     "member_updated",
     "member_left",
+    "members_changed",
     "chat",
     "reaction",
     "message_deleted",
@@ -82,6 +84,7 @@ fn server_type(m: &ServerMsg) -> &'static str {
         ServerMsg::Pong { .. } => "pong",
         ServerMsg::Notice { .. } => "notice",
         ServerMsg::History { .. } => "history",
+        ServerMsg::RosterPage { .. } => "roster_page",
         ServerMsg::FacilitatorKey { .. } => "facilitator_key",
         ServerMsg::Error { .. } => "error",
     }
@@ -93,6 +96,7 @@ fn event_kind(e: &Event) -> &'static str {
         Event::MemberJoined { .. } => "member_joined",
         Event::MemberUpdated { .. } => "member_updated",
         Event::MemberLeft { .. } => "member_left",
+        Event::MembersChanged(_) => "members_changed",
         Event::Chat { .. } => "chat",
         Event::Reaction { .. } => "reaction",
         Event::MessageDeleted { .. } => "message_deleted",
