@@ -98,6 +98,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
             lead_id: None,
             next_before_seq: None,
             alerts: vec![],
+            roster_page: None,
         }),
         server_time: now_ms(),
         history_reset: false,
