@@ -263,8 +263,8 @@ impl Room {
             .chain(self.pending.iter().map(|p| p.conn.clone()))
             .collect()
     }
-    /// The frames so far (a big room's waiting presence changes first become
-    /// their `members_changed`).
+    /// The frames so far, a big room's waiting presence changes told first
+    /// (see also [`Room::take_output_due`]).
     pub fn take_output(&mut self) -> Vec<Out> {
         self.flush_presence();
         std::mem::take(&mut self.out)

@@ -197,6 +197,12 @@ pub async fn run_actor(
                 room.tick(now_ms());
             }
             _ = presence.tick() => {
+                // Whatever waits (a big room's presence) goes out before the
+                // state is kept: the stream never lags the stored room.
+                let out = room.take_output();
+                if !out.is_empty() {
+                    flush(&rooms, &room, out).await;
+                }
                 let lost = rooms.broker.lost_instances(&id, &room.member_instances()).await;
                 if !lost.is_empty() {
                     apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms());
@@ -277,7 +283,8 @@ pub async fn run_actor(
             rooms.broker.store_meta(&id, &meta).await;
             last_meta = meta;
         }
-        let out = room.take_output();
+        // A big room's presence changes wait a moment (one frame for many).
+        let out = room.take_output_due(now_ms());
         // A deleted message is scrubbed from the model's history: the broker's
         // copy (the Redis stream) must lose it too.
         let scrubbed = out.iter().any(|o| {

@@ -4,9 +4,11 @@
 //! happens (`member_joined`, `member_updated`, `member_left`) and every
 //! `welcome` carries the whole roster. From the threshold on, changes wait in
 //! [`PresenceBuf`] and go out as one `members_changed` before the next other
-//! event or at the end of the batch ([`Room::take_output`]), whichever comes
-//! first: the order of events is kept, and a join storm costs every member one
-//! small frame per batch, not one per newcomer. Participants who joined are
+//! event, or [`PRESENCE_EVERY_MS`] after the first of them
+//! ([`Room::take_output_due`], and the room's next deadline), whichever comes
+//! first: the order of events is kept, and a join storm costs every member a
+//! few small frames a second, not one per newcomer (nor one per batch: with
+//! joins trickling in, a batch is often one join). Participants who joined are
 //! only counted there; the `welcome` carries the first page of the roster
 //! (with the facilitators, raised hands and the newcomer), and clients ask
 //! for the rest with `roster_page`. Members are kept in join order
@@ -18,6 +20,10 @@ use std::collections::HashMap;
 /// Members in a big room's `welcome` roster page (facilitators, raised hands
 /// and the newcomer come on top).
 pub(in crate::room) const WELCOME_ROSTER_PAGE: usize = 100;
+
+/// A big room's presence changes wait at most this long to be told (unless
+/// another event goes out first, which takes them along).
+pub const PRESENCE_EVERY_MS: Millis = 250;
 
 /// What happened to one member since the last `members_changed`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -109,6 +115,20 @@ impl Room {
                 now,
             );
         }
+    }
+
+    /// When the changes waiting must be told (none waiting: None).
+    pub(in crate::room) fn presence_due(&self) -> Option<Millis> {
+        (!self.presence.order.is_empty()).then(|| self.presence.ts + PRESENCE_EVERY_MS)
+    }
+
+    /// The frames so far, the waiting presence changes included only once
+    /// they are due (or the room is no longer big).
+    pub fn take_output_due(&mut self, now: Millis) -> Vec<Out> {
+        if self.presence_due().is_some_and(|d| d <= now) || !self.is_big() {
+            self.flush_presence();
+        }
+        std::mem::take(&mut self.out)
     }
 
     /// Tell the changes waiting, as one `members_changed` (nothing if none).

@@ -351,3 +351,28 @@ fn deliver(out: &[Out], fx: &Fx, replicas: &mut BTreeMap<String, Replica>) {
         }
     }
 }
+
+#[test]
+fn a_big_rooms_presence_waits_a_moment_unless_another_event_goes_first() {
+    use crate::room::commands::presence::PRESENCE_EVERY_MS;
+    let mut fx = Fx::with(group(), big(3), &["c1", "c2"]);
+    let t = fx.now;
+    fx.join_raw("c3", "Three", None, None).unwrap();
+    let out = fx.room.take_output_due(t);
+    assert!(welcome_in(&out, "c3").is_some(), "the welcome goes at once");
+    assert!(changes(&out).is_empty(), "the join waits");
+    assert_eq!(fx.room.next_deadline(), Some(t + PRESENCE_EVERY_MS));
+    fx.now = t + 100;
+    fx.join_raw("c4", "Four", None, None).unwrap();
+    assert!(changes(&fx.room.take_output_due(t + 100)).is_empty());
+    // Due: both joins in one frame.
+    let out = fx.room.take_output_due(t + PRESENCE_EVERY_MS);
+    assert_eq!(changes(&out)[0].count, 5);
+    fx.last_seq = fx.room.seq();
+    // Another event takes waiting changes along, in order.
+    fx.join_raw("c5", "Five", None, None).unwrap();
+    fx.cmd("c1", chat("hi")).unwrap();
+    let out = fx.room.take_output_due(fx.now);
+    assert_eq!(kinds(&out), vec!["members_changed", "chat"]);
+    assert_eq!(fx.room.next_deadline(), None);
+}
