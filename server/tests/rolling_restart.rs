@@ -142,7 +142,9 @@ async fn sigterm_and_restart_each_instance_in_turn_loses_nothing() {
                                     break;
                                 }
                                 // Refused while the room moves: send it again.
-                                Ok(ServerMsg::Error { refused: Some(t), .. }) if t == "chat" => {
+                                Ok(ServerMsg::Error {
+                                    refused: Some(t), ..
+                                }) if t == "chat" => {
                                     refused = true;
                                     break;
                                 }
@@ -161,8 +163,11 @@ async fn sigterm_and_restart_each_instance_in_turn_loses_nothing() {
                     // Gone (closed after the shutdown notice): resume elsewhere.
                     let url = next.lock().map(|u| u.clone()).expect("url");
                     let old = me.now();
-                    let (you, last, epoch) =
-                        (old.me.clone().expect("joined"), old.last_seq, old.epoch.clone());
+                    let (you, last, epoch) = (
+                        old.me.clone().expect("joined"),
+                        old.last_seq,
+                        old.epoch.clone(),
+                    );
                     let mut new = Client::connect_url(&url, None)
                         .await
                         .unwrap_or_else(|e| panic!("[Fac] reconnect: {e}"));
@@ -191,7 +196,11 @@ async fn sigterm_and_restart_each_instance_in_turn_loses_nothing() {
         p.move_to(&b.ws_url(), &rid, &moves).await;
     }
     let st = a.wait_exit(Duration::from_secs(8)).await;
-    assert!(st.is_some_and(|s| s.success()), "A's exit: {st:?}\n{}", a.logs());
+    assert!(
+        st.is_some_and(|s| s.success()),
+        "A's exit: {st:?}\n{}",
+        a.logs()
+    );
     let a2 = Server::start_with(&args).await;
     if let Ok(mut u) = next.lock() {
         *u = a2.ws_url();
@@ -204,7 +213,11 @@ async fn sigterm_and_restart_each_instance_in_turn_loses_nothing() {
         p.move_to(&a2.ws_url(), &rid, &moves).await;
     }
     let st = b.wait_exit(Duration::from_secs(8)).await;
-    assert!(st.is_some_and(|s| s.success()), "B's exit: {st:?}\n{}", b.logs());
+    assert!(
+        st.is_some_and(|s| s.success()),
+        "B's exit: {st:?}\n{}",
+        b.logs()
+    );
     let _b2 = Server::start_with(&args).await;
     let restarted = t0.elapsed();
 
