@@ -23,7 +23,9 @@ pub use call::{
     check_signal, CallLeftReason, CallMode, CallPeer, IceServer, MediaState, SignalRefusal,
     MAX_SIGNAL_BYTES, MAX_SIGNAL_CANDIDATES,
 };
+mod roster;
 pub use oncall::{AlertClosedReason, OnCallAlert, SupportState, ONCALL_DESK_ID};
+pub use roster::{MemberGone, MembersChanged, RosterCursor, MAX_ROSTER_PAGE};
 
 /// The protocol version a client must send in [`ClientMsg::Join`].
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -411,6 +413,11 @@ pub struct RoomSnapshot {
     /// The member a facilitator gave the floor to in the call (spotlight).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
+    /// Big rooms only (see [`RosterCursor`]): `roster` is then a first page
+    /// plus the facilitators, raised hands and you; ask for the rest with
+    /// `roster_page`. Absent: `roster` is the whole roster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster_page: Option<RosterCursor>,
 }
 
 /// Who you are in the room (sent in [`ServerMsg::Welcome`]).
@@ -540,6 +547,13 @@ pub enum ClientMsg {
     /// first up to `limit` (1 to 200) within the byte budget; answered by `history`.
     HistoryBefore {
         before_seq: u64,
+        limit: u32,
+    },
+    /// Ask for up to `limit` (1 to [`MAX_ROSTER_PAGE`]) members who joined
+    /// after cursor `after` (none: from the first); answered by `roster_page`.
+    RosterPage {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
         limit: u32,
     },
 
@@ -758,6 +772,7 @@ impl ClientMsg {
             ClientMsg::Park { .. } => "park",
             ClientMsg::ListEnergizers => "list_energizers",
             ClientMsg::HistoryBefore { .. } => "history_before",
+            ClientMsg::RosterPage { .. } => "roster_page",
             ClientMsg::SetGroundRules { .. } => "set_ground_rules",
             ClientMsg::ShowGroundRules => "show_ground_rules",
             ClientMsg::SetWelcome { .. } => "set_welcome",
@@ -951,6 +966,12 @@ pub enum ServerMsg {
         messages: Vec<ChatMessage>,
         next_before_seq: Option<u64>,
     },
+    /// The reply to `roster_page`: members in the order they joined, and
+    /// where the roster stands now.
+    RosterPage {
+        members: Vec<Member>,
+        cursor: RosterCursor,
+    },
     /// Reply to `rotate_key`, to the lead only: the new facilitator key (the
     /// server keeps only its hash; it is never in a room event).
     FacilitatorKey {
@@ -1007,6 +1028,10 @@ pub enum Event {
         member_id: String,
         reason: LeaveReason,
     },
+    /// A batch's presence changes, in rooms of at least the big-room
+    /// threshold of members (instead of `member_joined`, `member_updated` and
+    /// `member_left`; see [`MembersChanged`]).
+    MembersChanged(MembersChanged),
     Chat {
         message: ChatMessage,
     },
@@ -1394,6 +1419,7 @@ pub const KNOWN_CLIENT_TYPES: &[&str] = &[
     "park",
     "list_energizers",
     "history_before",
+    "roster_page",
     "join_call",
     "leave_call",
     "signal",

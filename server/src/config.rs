@@ -93,6 +93,12 @@ pub struct Config {
     #[arg(long, env = "HUDDLE_MAX_MEMBERS", default_value_t = 2_500)]
     pub max_members: u32,
 
+    /// From this many members on a room is big: presence goes out as one
+    /// `members_changed` per batch and the welcome carries the first page of
+    /// the roster (clients page the rest with `roster_page`). 0: every room.
+    #[arg(long, env = "HUDDLE_BIG_ROOM_THRESHOLD", default_value_t = crate::room::DEFAULT_BIG_ROOM_THRESHOLD)]
+    pub big_room_threshold: u32,
+
     /// Open WebSocket connections per client address at most (0 = no limit).
     #[arg(long, env = "HUDDLE_MAX_CONNS_PER_IP", default_value_t = 256)]
     pub max_conns_per_ip: usize,

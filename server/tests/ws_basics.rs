@@ -347,6 +347,10 @@ fn sample_of_every_type(target: &str) -> Vec<ClientMsg> {
             before_seq: 1,
             limit: 1,
         },
+        ClientMsg::RosterPage {
+            after: None,
+            limit: 1,
+        },
         // -- facilitators only --
         ClientMsg::SetGroundRules {
             rules: vec!["Be kind".into()],

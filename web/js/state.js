@@ -11,6 +11,10 @@ export function fromSnapshot(room, you) {
     info: room.info,
     rules: room.rules,
     roster: room.roster,
+    // Big rooms (protocol "Big rooms"): how many members the room has, and the cursor of the
+    // roster pages I hold (null: the welcome carried the whole roster).
+    memberCount: room.roster_page ? room.roster_page.count : room.roster.length,
+    rosterCursor: room.roster_page || null,
     messages: room.messages,
     notes: [], // system lines (joined, left...) interleaved with messages by seq
     timers: room.timers.filter((t) => t.state === 'running' || t.state === 'paused'),
@@ -116,6 +120,35 @@ export function applyHistory(state, frame) {
   return { dirty, effects: [{ kind: 'history', added: added.map((m) => m.id) }] };
 }
 
+/**
+ * A page of the roster (the reply to roster_page): members in join order, merged by id, and the
+ * cursor to page on from. Never an event.
+ */
+export function applyRosterPage(state, frame) {
+  for (const m of Array.isArray(frame.members) ? frame.members : []) {
+    if (m && typeof m.id === 'string') {
+      upsert(state.roster, m);
+      trackLead(state, m);
+    }
+  }
+  if (frame.cursor && typeof frame.cursor.count === 'number') {
+    state.rosterCursor = frame.cursor;
+    state.memberCount = frame.cursor.count;
+  }
+  return { dirty: new Set(['roster', 'lead']), effects: [] };
+}
+
+/** Members in the room I do not hold (a big room's roster comes in pages). */
+export function rosterMissing(state) {
+  return Math.max(0, state.memberCount - state.roster.length);
+}
+
+/** The roster_page request for the next page (after my cursor, or from the start). */
+export function nextRosterPage(state, limit) {
+  const c = state.rosterCursor;
+  return c ? { type: 'roster_page', after: c.after, limit } : { type: 'roster_page', limit };
+}
+
 function upsert(list, item, key = 'id') {
   const i = list.findIndex((x) => x[key] === item[key]);
   if (i >= 0) list[i] = item;
@@ -125,6 +158,38 @@ function upsert(list, item, key = 'id') {
 function note(state, seq, text) {
   state.notes.push({ seq, text });
   if (state.notes.length > MAX_NOTES) state.notes.splice(0, state.notes.length - MAX_NOTES);
+}
+
+function memberUpdated(state, m, dirty, effects) {
+  const before = member(state, m.id);
+  upsert(state.roster, m);
+  trackLead(state, m);
+  dirty.add('roster').add('lead');
+  if (m.id === state.me.member_id) {
+    if (state.me.role !== m.role) {
+      state.me.role = m.role;
+      effects.push({ kind: 'role_changed', role: m.role });
+    }
+    if (before && before.muted !== m.muted) effects.push({ kind: 'muted', on: m.muted });
+    dirty.add('me').add('messages');
+  }
+}
+
+function memberLeft(state, seq, id, reason, dirty, effects) {
+  const m = member(state, id);
+  state.roster = state.roster.filter((x) => x.id !== id);
+  state.hands = state.hands.filter((x) => x !== id);
+  if (state.leadId === id) {
+    // Left for good: the lead's seat is vacant until someone joins with the current key.
+    state.leadId = null;
+    dirty.add('lead');
+  }
+  if (id === state.me.member_id) {
+    effects.push({ kind: 'i_left', reason });
+  } else if (m) {
+    note(state, seq, `${m.name} ${LEAVE_TEXT[reason] || 'left'}`);
+  }
+  dirty.add('roster').add('hands').add('messages');
 }
 
 /** Keep state.leadId in step with the roster's `lead` flags. */
@@ -152,6 +217,7 @@ export function applyEvent(state, seq, ev) {
   const me = state.me.member_id;
   switch (ev.kind) {
     case 'member_joined': {
+      state.memberCount = (state.memberCount ?? state.roster.length) + 1;
       upsert(state.roster, ev.member);
       trackLead(state, ev.member);
       if (ev.member.id !== me) note(state, seq, `${ev.member.name} joined`);
@@ -159,35 +225,27 @@ export function applyEvent(state, seq, ev) {
       break;
     }
     case 'member_updated': {
-      const before = member(state, ev.member.id);
-      upsert(state.roster, ev.member);
-      trackLead(state, ev.member);
-      dirty.add('roster').add('lead');
-      if (ev.member.id === me) {
-        if (state.me.role !== ev.member.role) {
-          state.me.role = ev.member.role;
-          effects.push({ kind: 'role_changed', role: ev.member.role });
-        }
-        if (before && before.muted !== ev.member.muted) effects.push({ kind: 'muted', on: ev.member.muted });
-        dirty.add('me').add('messages');
-      }
+      memberUpdated(state, ev.member, dirty, effects);
       break;
     }
     case 'member_left': {
-      const m = member(state, ev.member_id);
-      state.roster = state.roster.filter((x) => x.id !== ev.member_id);
-      state.hands = state.hands.filter((x) => x !== ev.member_id);
-      if (state.leadId === ev.member_id) {
-        // Left for good: the lead's seat is vacant until someone joins with the current key.
-        state.leadId = null;
-        dirty.add('lead');
+      state.memberCount = Math.max(0, (state.memberCount ?? state.roster.length) - 1);
+      memberLeft(state, seq, ev.member_id, ev.reason, dirty, effects);
+      break;
+    }
+    case 'members_changed': {
+      // A big room's batch: remove who left, then insert or replace who joined or changed.
+      for (const g of Array.isArray(ev.left) ? ev.left : []) {
+        memberLeft(state, seq, g.member_id, g.reason, dirty, effects);
       }
-      if (ev.member_id === me) {
-        effects.push({ kind: 'i_left', reason: ev.reason });
-      } else if (m) {
-        note(state, seq, `${m.name} ${LEAVE_TEXT[ev.reason] || 'left'}`);
+      for (const m of Array.isArray(ev.joined) ? ev.joined : []) {
+        upsert(state.roster, m);
+        trackLead(state, m);
+        if (m.id !== me) note(state, seq, `${m.name} joined`);
       }
-      dirty.add('roster').add('hands').add('messages');
+      for (const m of Array.isArray(ev.updated) ? ev.updated : []) memberUpdated(state, m, dirty, effects);
+      if (typeof ev.count === 'number') state.memberCount = ev.count;
+      dirty.add('roster').add('messages').add('lead');
       break;
     }
     case 'chat': {

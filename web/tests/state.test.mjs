@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromSnapshot, applyEvent, applyHistory, needsRules, isFac, amLead } from '../js/state.js';
+import { fromSnapshot, applyEvent, applyHistory, applyRosterPage, rosterMissing, nextRosterPage, needsRules, isFac, amLead } from '../js/state.js';
 
 function snapshot() {
   return {
@@ -291,4 +291,53 @@ test('lead_returned and facilitator_takeover notices leave a line in the transcr
   assert.equal(s.notes.at(-1).text, 'Fac is back and leading; Pat is co-facilitating again.');
   applyEvent(s, 12, { kind: 'room_notice', code: 'paused', message: 'paused' });
   assert.equal(s.notes.length, 1, 'paused / resumed are shown from the room status');
+});
+
+test('small rooms: member_joined and member_left keep the count with the roster', () => {
+  const s = fromSnapshot(snapshot(), you);
+  assert.equal(s.memberCount, 2);
+  assert.equal(s.rosterCursor, null);
+  applyEvent(s, 11, { kind: 'member_joined', member: { id: 'q', name: 'Quinn', role: 'participant', online: true, muted: false, accepted_rules: 0, creator: false } });
+  assert.equal(s.memberCount, 3);
+  applyEvent(s, 12, { kind: 'member_left', member_id: 'f', reason: 'left' });
+  assert.equal(s.memberCount, 2);
+  assert.deepEqual(s.roster.map((m) => m.id), ['p', 'q']);
+  assert.equal(rosterMissing(s), 0);
+});
+
+test('big rooms: members_changed applies left, joined and updated, and sets the count', () => {
+  const snap = { ...snapshot(), roster_page: { after: 2, more: true, count: 250 } };
+  const s = fromSnapshot(snap, you);
+  assert.equal(s.memberCount, 250);
+  assert.equal(rosterMissing(s), 248);
+  assert.deepEqual(nextRosterPage(s, 200), { type: 'roster_page', after: 2, limit: 200 });
+  const co = { id: 'c', name: 'Dr Co', role: 'co_facilitator', online: true, muted: false, accepted_rules: 1, creator: false };
+  const r = applyEvent(s, 11, {
+    kind: 'members_changed',
+    joined: [co],
+    updated: [{ ...s.roster[1], muted: true }],
+    left: [{ member_id: 'f', reason: 'disconnected' }, { member_id: 'never-held', reason: 'left' }],
+    count: 260,
+  });
+  assert.deepEqual(s.roster.map((m) => m.id).sort(), ['c', 'p']);
+  assert.equal(s.memberCount, 260);
+  assert.ok(r.dirty.has('roster'));
+  assert.deepEqual(r.effects, [{ kind: 'muted', on: true }]);
+  assert.deepEqual(s.notes.map((n) => n.text), ['Fac lost their connection', 'Dr Co joined']);
+});
+
+test('big rooms: roster pages merge by id and move the cursor', () => {
+  const s = fromSnapshot({ ...snapshot(), roster_page: { after: 2, more: true, count: 4 } }, you);
+  const m = (id) => ({ id, name: id, role: 'participant', online: true, muted: false, accepted_rules: 0, creator: false });
+  applyRosterPage(s, { type: 'roster_page', members: [m('x'), m('p')], cursor: { after: 3, more: true, count: 4 } });
+  assert.equal(s.roster.length, 3);
+  assert.equal(rosterMissing(s), 1);
+  applyRosterPage(s, { type: 'roster_page', members: [m('y')], cursor: { after: 4, more: false, count: 4 } });
+  assert.equal(rosterMissing(s), 0);
+  assert.deepEqual(nextRosterPage(s, 50), { type: 'roster_page', after: 4, limit: 50 });
+  // A room that became big after a small welcome: page from the start.
+  const t = fromSnapshot(snapshot(), you);
+  applyEvent(t, 11, { kind: 'members_changed', joined: [], left: [], count: 300 });
+  assert.equal(rosterMissing(t), 298);
+  assert.deepEqual(nextRosterPage(t, 200), { type: 'roster_page', limit: 200 });
 });

@@ -101,6 +101,7 @@ fn welcome(room_id: &str, member_id: &str, seq: u64) -> ServerMsg {
             alerts: vec![],
             call: vec![],
             floor: None,
+            roster_page: None,
         }),
         server_time: now_ms(),
         history_reset: false,

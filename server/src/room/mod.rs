@@ -42,7 +42,8 @@ pub mod text;
 
 pub use commands::rules::Carry;
 pub use state::{
-    Audience, ConnId, Control, DeskReply, Effect, JoinCtx, Limits, Out, Room, MIN_ENERGY_ANSWERS,
+    Audience, ConnId, Control, DeskReply, Effect, JoinCtx, Limits, Out, Room,
+    DEFAULT_BIG_ROOM_THRESHOLD, MIN_ENERGY_ANSWERS,
 };
 
 use crate::error::RoomError;
@@ -263,7 +264,10 @@ impl Room {
             .chain(self.pending.iter().map(|p| p.conn.clone()))
             .collect()
     }
+    /// The frames so far, a big room's waiting presence changes told first
+    /// (see also [`Room::take_output_due`]).
     pub fn take_output(&mut self) -> Vec<Out> {
+        self.flush_presence();
         std::mem::take(&mut self.out)
     }
     pub fn take_effects(&mut self) -> Vec<Effect> {
@@ -273,6 +277,10 @@ impl Room {
     // ----- output helpers -----
 
     fn emit(&mut self, audience: Audience, event: Event, now: Millis) {
+        // A big room's presence changes are told before anything after them.
+        if !matches!(event, Event::MembersChanged(_)) {
+            self.flush_presence();
+        }
         self.seq += 1;
         let msg = ServerMsg::Event {
             seq: self.seq,
@@ -329,8 +337,7 @@ impl Room {
             .position(|m| m.conn.as_deref() == Some(conn))
     }
     fn member_updated(&mut self, i: usize, now: Millis) {
-        let member = self.members[i].view(self.lead.as_deref());
-        self.emit(Audience::All, Event::MemberUpdated { member }, now);
+        self.presence_updated(i, now);
     }
     fn room_updated(&mut self, now: Millis) {
         let info = self.info.clone();
@@ -454,6 +461,8 @@ impl Room {
                 self.history_before(i, conn, before_seq, limit)
             }
             ClientMsg::SetShareHistory { enabled } => self.set_share_history(enabled, now),
+            // commands/presence.rs
+            ClientMsg::RosterPage { after, limit } => self.roster_page(conn, after, limit),
             // commands/airtime.rs
             ClientMsg::Airtime => self.airtime(conn, now),
             // commands/calls.rs

@@ -40,6 +40,17 @@ pub struct Limits {
     /// Cameras on at once in a room's call at most.
     #[serde(default = "default_max_video_peers")]
     pub max_video_peers: u32,
+    /// From this many members on, a room is big: presence in batches
+    /// (`members_changed`), the roster in pages (see `room/presence.rs`).
+    #[serde(default = "default_big_room_threshold")]
+    pub big_room_threshold: u32,
+}
+
+/// The default of [`Limits::big_room_threshold`] (and of `--big-room-threshold`).
+pub const DEFAULT_BIG_ROOM_THRESHOLD: u32 = 200;
+
+fn default_big_room_threshold() -> u32 {
+    DEFAULT_BIG_ROOM_THRESHOLD
 }
 
 /// The smallest k the room accepts for energy checks (and the default).
@@ -75,6 +86,7 @@ impl Default for Limits {
             wrap_up_ms: default_wrap_up_ms(),
             max_call_peers: default_max_call_peers(),
             max_video_peers: default_max_video_peers(),
+            big_room_threshold: DEFAULT_BIG_ROOM_THRESHOLD,
         }
     }
 }
@@ -240,6 +252,10 @@ pub(super) struct MemberRec {
     /// The signed-in account it joined with, if any.
     #[serde(default)]
     pub(super) account_id: Option<String>,
+    /// Where the member stands in the roster's join order: the cursor of
+    /// `roster_page` (members are kept in this order).
+    #[serde(default)]
+    pub(super) order: u64,
 }
 
 impl MemberRec {
@@ -387,6 +403,12 @@ pub struct Room {
     /// Set by [`Room::join_desk`] for the one join it lets through.
     #[serde(skip)]
     pub(super) desk_pass: bool,
+    /// The last [`MemberRec::order`] handed out.
+    #[serde(default)]
+    pub(super) last_order: u64,
+    /// Presence changes of a big room not yet told (one `members_changed`).
+    #[serde(skip)]
+    pub(super) presence: super::commands::presence::PresenceBuf,
     #[serde(skip)]
     pub(super) out: Vec<Out>,
     #[serde(skip)]
@@ -474,6 +496,8 @@ impl Room {
             alerts: Vec::new(),
             call: CallState::default(),
             desk_pass: false,
+            last_order: 0,
+            presence: Default::default(),
             out: Vec::new(),
             effects: Vec::new(),
         }

@@ -16,6 +16,10 @@ use tokio::sync::mpsc;
 /// Joins applied at most between two flushes (each may build a welcome).
 const JOINS_PER_FLUSH: usize = 8;
 
+/// The same in a big room, whose welcomes carry one page of the roster and
+/// whose joins are told as one `members_changed` per flush.
+const BIG_ROOM_JOINS_PER_FLUSH: usize = 128;
+
 /// Serialize a model's output once per frame: the batch every receiver shares.
 pub fn serialize(out: Vec<Out>) -> Vec<Delivery> {
     out.into_iter()
@@ -170,9 +174,11 @@ pub async fn run_actor(
                 let mut refused = apply(&mut room, cmd, now, &ice) as u64;
                 // Drain what is already queued: one flush (one publish) per
                 // burst. A join's welcome is the room's whole snapshot: a few
-                // per flush, so a join storm never holds hundreds of them at once.
+                // per flush, so a join storm never holds hundreds of them at once
+                // (more in a big room, whose welcome carries one roster page).
                 let mut n = 0;
-                while n < 256 && !release && joins < JOINS_PER_FLUSH {
+                let max_joins = if room.is_big() { BIG_ROOM_JOINS_PER_FLUSH } else { JOINS_PER_FLUSH };
+                while n < 256 && !release && joins < max_joins {
                     match rx.try_recv() {
                         Ok(cmd) => {
                             release = matches!(cmd, RoomCmd::Release);
@@ -204,6 +210,12 @@ pub async fn run_actor(
                 room.tick(now_ms());
             }
             _ = presence.tick() => {
+                // Whatever waits (a big room's presence) goes out before the
+                // state is kept: the stream never lags the stored room.
+                let out = room.take_output();
+                if !out.is_empty() {
+                    flush(&rooms, &room, out).await;
+                }
                 let lost = rooms.broker.lost_instances(&id, &room.member_instances()).await;
                 if !lost.is_empty() {
                     apply(&mut room, RoomCmd::InstancesLost { instances: lost }, now_ms(), &ice);
@@ -308,7 +320,8 @@ pub async fn run_actor(
             rooms.broker.store_meta(&id, &meta).await;
             last_meta = meta;
         }
-        let out = room.take_output();
+        // A big room's presence changes wait a moment (one frame for many).
+        let out = room.take_output_due(now_ms());
         // A deleted message is scrubbed from the model's history: the broker's
         // copy (the Redis stream) must lose it too.
         let scrubbed = out.iter().any(|o| {

@@ -93,6 +93,7 @@ impl Rooms {
             max_text: self.cfg.max_text,
             max_name: self.cfg.max_name,
             max_members: self.cfg.max_members,
+            big_room_threshold: self.cfg.big_room_threshold,
             grace_ms: self.cfg.grace_secs * 1000,
             facilitator_grace_ms: self.cfg.facilitator_grace_secs * 1000,
             energy_min_answers: self.cfg.energy_min_answers,

@@ -18,7 +18,7 @@
 import { byTestId as T, formatDateTime } from '../dom.js';
 import { Connection } from '../conn.js';
 import { store } from '../store.js';
-import { fromSnapshot, applyEvent, applyHistory, isFac, needsRules } from '../state.js';
+import { fromSnapshot, applyEvent, applyHistory, applyRosterPage, isFac, needsRules } from '../state.js';
 import { showView, setBanner, clearBanner, toast, openCrisis, setCrisisResources } from '../ui.js';
 import { applyEffect } from './effects.js';
 import { onError, onClose, onConnStatus, retryJoin } from './lifecycle.js';
@@ -229,6 +229,7 @@ export class RoomApp {
         return renderEnergizerLibrary(this);
       case 'airtime': return renderAirtime(m.members || []);
       case 'history': return this.onHistory(m);
+      case 'roster_page': return this.onRosterPage(m);
       case 'facilitator_key': return this.onFacilitatorKey(m);
       case 'crisis': {
         setCrisisResources(m.resources);
@@ -258,6 +259,7 @@ export class RoomApp {
     this.state = fromSnapshot(m.room, m.you);
     this.pendingChats = []; // a new connection: nothing in flight (unposted text is still in the box)
     this.historyPending = false; // an unanswered page request went with the old connection
+    this.rosterPending = false;
     this.offset = m.server_time - Date.now();
     store.setResume(this.roomId, { member_id: m.you.member_id, token: m.you.resume_token });
     store.setName(this.roomId, this.name);
@@ -283,6 +285,7 @@ export class RoomApp {
 
   onResumed(m) {
     this.pendingChats = []; // a new connection: nothing in flight (unposted text is still in the box)
+    this.rosterPending = false; // a roster_page request went with the old connection
     if (this.historyPending) {
       // The page request went with the old connection: the button works again.
       this.historyPending = false;
@@ -341,6 +344,13 @@ export class RoomApp {
     const { effects } = applyHistory(this.state, m);
     showHistory(this, effects[0].added, asked);
     this.saveSoon();
+  }
+
+  /** A page of a big room's roster (the reply to roster_page): merged by id, never an event. */
+  onRosterPage(m) {
+    if (!this.state) return;
+    this.rosterPending = false;
+    this.renderDirty(applyRosterPage(this.state, m).dirty);
   }
 
   /** The new facilitator key, to the lead alone, once: it replaces the one this tab keeps. */

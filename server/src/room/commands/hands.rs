@@ -8,6 +8,10 @@ impl Room {
         let me = self.members[i].id.clone();
         if !self.hands.contains(&me) {
             self.hands.push(me);
+            if self.is_big() {
+                // Not every client holds every member: tell them who it is.
+                self.presence_updated(i, now);
+            }
             self.hands_changed(now);
         }
         Ok(())

@@ -58,11 +58,16 @@ impl Room {
                     let mut rec = self.departed.remove(d).unwrap_or_else(|| unreachable!());
                     rec.conn = None;
                     rec.disconnected_at = None;
+                    rec.order = self.next_order();
                     let mut member = rec.view(self.lead.as_deref());
                     member.online = true;
                     self.members.push(rec);
-                    self.emit(Audience::All, Event::MemberJoined { member }, now);
                     let i = self.members.len() - 1;
+                    if self.batching() {
+                        self.presence_joined(i, now);
+                    } else {
+                        self.emit(Audience::All, Event::MemberJoined { member }, now);
+                    }
                     self.resume(i, ctx, r, now);
                     return Ok(());
                 }
@@ -265,6 +270,7 @@ impl Room {
             grace_expired: false,
             device_hash: p.device_hash,
             account_id: p.account_id,
+            order: self.next_order(),
         };
         // The first member to join with the key (or the next, once the seat is
         // vacant) is the lead.
@@ -272,14 +278,13 @@ impl Room {
         if lead {
             self.lead = Some(rec.id.clone());
         }
-        let member = rec.view(self.lead.as_deref());
         if fac && self.members.is_empty() {
             // Nobody else is here to be told: the room opens in the welcome.
             self.open_quietly(now);
         }
         self.members.push(rec);
-        self.emit(Audience::All, Event::MemberJoined { member }, now);
         let i = self.members.len() - 1;
+        self.presence_joined(i, now);
         self.welcome(i, token, false, now);
         if lead {
             self.lead_is_back(now);
@@ -389,14 +394,11 @@ impl Room {
         let muted: Vec<String> = me
             .map(|i| self.members[i].personal_mutes.iter().cloned().collect())
             .unwrap_or_default();
+        let (roster, roster_page) = self.welcome_roster(me);
         let mut snap = RoomSnapshot {
             info: self.info.clone(),
             rules: self.rules.clone(),
-            roster: self
-                .members
-                .iter()
-                .map(|m| m.view(self.lead.as_deref()))
-                .collect(),
+            roster,
             messages: Vec::new(),
             timers: self.timers.clone(),
             energizer: self.energizer.clone(),
@@ -423,6 +425,7 @@ impl Room {
             alerts: self.desk_alerts(),
             call: self.call_view().0,
             floor: self.call_view().1,
+            roster_page,
         };
         if let Some(i) = me {
             let cap = MAX_ROOM_FRAME_BYTES.saturating_sub(json_len(&snap) + FRAME_SLACK);
@@ -462,14 +465,7 @@ impl Room {
                 }));
             }
         }
-        self.emit(
-            Audience::All,
-            Event::MemberLeft {
-                member_id: m.id.clone(),
-                reason,
-            },
-            now,
-        );
+        self.presence_left(&m.id, reason, now);
         if reason == LeaveReason::Removed {
             self.removed_tokens.insert(m.token_hash.clone());
             self.removed_members.insert(m.id.clone());

@@ -16,6 +16,7 @@ mod membership;
 mod moderation;
 mod oncall;
 mod parking;
+pub(super) mod presence;
 mod retention;
 pub(super) mod rules;
 mod schedule;

@@ -36,6 +36,7 @@ impl Room {
     pub fn next_deadline(&self) -> Option<Millis> {
         let mut d: Vec<Millis> = Vec::new();
         d.extend(self.timers.iter().filter_map(|t| t.deadline));
+        d.extend(self.presence_due());
         d.extend(self.energy_deadline());
         if self.info.status == RoomStatus::Scheduled {
             d.extend(self.info.starts_at);

@@ -18,6 +18,7 @@ mod moderation;
 mod oncall;
 mod parking;
 mod permissions;
+mod presence;
 mod removal;
 mod resume;
 mod schedule;

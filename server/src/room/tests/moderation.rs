@@ -45,6 +45,12 @@ fn remove_keeps_a_member_out() {
         .iter()
         .all(|m| m.id != you.member_id));
     assert!(fx.snapshot("c1").hands.is_empty());
+    // The removal is for the host to record (a bar in the store).
+    assert!(fx
+        .room
+        .take_effects()
+        .iter()
+        .any(|e| matches!(e, Effect::Removed { .. })));
     fx.refuse("c3", chat("hi"), ErrorCode::NotJoined);
 
     // Resume with the old token (on a new connection): removed.

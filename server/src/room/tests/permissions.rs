@@ -34,6 +34,7 @@ fn variant_is_sampled(m: &ClientMsg) {
         | ClientMsg::StopVideo { .. }
         | ClientMsg::MuteAll
         | ClientMsg::GiveFloor { .. }
+        | ClientMsg::RosterPage { .. }
         | ClientMsg::SetGroundRules { .. }
         | ClientMsg::ShowGroundRules
         | ClientMsg::SetWelcome { .. }
@@ -222,6 +223,10 @@ fn matrix() -> (Fx, Vec<ClientMsg>) {
         ClientMsg::ListEnergizers,
         ClientMsg::HistoryBefore {
             before_seq: u64::MAX,
+            limit: 50,
+        },
+        ClientMsg::RosterPage {
+            after: None,
             limit: 50,
         },
         ClientMsg::JoinCall {

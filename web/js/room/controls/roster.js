@@ -1,7 +1,18 @@
 // A member's action menu (render/roster.js): hide them for me, invite to share (and declining an
-// invitation), mute, roles, hand over, and removal behind a confirmation.
+// invitation), mute, roles, hand over, and removal behind a confirmation; in a big room, the next
+// page of the roster.
 
 import { toast } from '../../ui.js';
+import { nextRosterPage } from '../../state.js';
+
+/** Members per roster page asked for (the server caps a page at 200). */
+export const ROSTER_PAGE = 200;
+
+/** A big room: fetch the next page of the roster (one request at a time). */
+export function loadMoreMembers(app) {
+  if (!app.state || app.rosterPending) return;
+  if (app.send(nextRosterPage(app.state, ROSTER_PAGE))) app.rosterPending = true;
+}
 
 export const togglePersonalMute = (app, memberId, hidden) =>
   app.send({ type: hidden ? 'personal_unmute' : 'personal_mute', member_id: memberId });

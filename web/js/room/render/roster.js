@@ -3,10 +3,11 @@
 
 import { h, byTestId as T, replaceChildren } from '../../dom.js';
 import { roleBadge, leadBadge } from './role.js';
-import { amLead } from '../../state.js';
+import { amLead, rosterMissing } from '../../state.js';
 import { callOn, lowerHand } from '../controls/hands.js';
 import {
   togglePersonalMute, inviteToShare, mute, unmute, promote, demote, handOver, askRemove, cancelRemove, removeMember,
+  loadMoreMembers,
 } from '../controls/roster.js';
 
 export function renderRoster(app) {
@@ -14,8 +15,15 @@ export function renderRoster(app) {
   const fac = app.amFac();
   const order = { facilitator: 0, co_facilitator: 1, participant: 2 };
   const list = [...st.roster].sort((a, b) => (order[a.role] - order[b.role]) || a.name.localeCompare(b.name));
-  T('roster-count').textContent = `(${list.length})`;
-  replaceChildren(T('roster-list'), list.map((m) => memberItem(app, m, fac)));
+  // A big room's roster comes in pages: the count is the room's, the list what I hold.
+  T('roster-count').textContent = `(${Math.max(st.memberCount ?? list.length, list.length)})`;
+  const missing = rosterMissing(st);
+  const more = missing > 0
+    ? h('li', { class: 'roster-more' }, h('button', {
+      type: 'button', testid: 'roster-more', onclick: () => loadMoreMembers(app),
+    }, `Show ${missing} more`))
+    : null;
+  replaceChildren(T('roster-list'), [...list.map((m) => memberItem(app, m, fac)), more].filter(Boolean));
 }
 
 function memberItem(app, m, fac) {
