@@ -7,6 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createServer, connect } from 'node:net';
 import {
   startServer, launchBrowser, newPage, tid, createRoom, joinAsParticipant, joinAsFacilitator,
@@ -142,9 +145,12 @@ test('three pages in one room see and hear each other; mute for everyone; remova
 
 test('the same call with two instances and Redis: two pages on A, one on B', { timeout: 120000 }, async () => {
   const redis = await startRedis();
-  const a = await startServer({ env: { HUDDLE_REDIS_URL: redis } });
+  // Redis mode needs a shared database: one SQLite file (allowed on one host).
+  const db = `sqlite://${path.join(mkdtempSync(path.join(tmpdir(), 'huddle-call-')), 'huddle.db')}`;
+  const env = { HUDDLE_REDIS_URL: redis, HUDDLE_DATABASE_URL: db };
+  const a = await startServer({ env });
   stops.push(() => a.stop());
-  const b = await startServer({ env: { HUDDLE_REDIS_URL: redis } });
+  const b = await startServer({ env });
   stops.push(() => b.stop());
   await within(110000, 'a three-way call across instances', async () => {
     const { F, A, B } = await setup(a.base, a.base, b.base);
