@@ -27,6 +27,8 @@ export class CallManager {
     this.localMuted = new Set(); // members I muted for myself only (this page)
     this.relayOnly = new URLSearchParams(location.search).get('relay') === '1';
     this.qualityTimer = null;
+    this.turnRefused = false; // a TURN server answered 401 to our credentials
+    this.turnProblemTold = false;
   }
 
   // ------------------------------------------------------------ from the server
@@ -216,14 +218,31 @@ export class CallManager {
       },
       onState: (state) => {
         this.quality.set(id, state === 'connected' ? 'good' : state === 'failed' ? 'failed' : 'connecting');
-        if (state === 'failed' && this.relayOnly) {
-          toast('The call could not connect through the relay server (TURN): check its credentials.', { kind: 'error' });
-        }
+        if (state === 'failed' && (this.relayOnly || this.turnRefused)) this.tellTurnProblem();
         this.render();
+      },
+      onIceError: (code) => {
+        // 401: the TURN server refused the credentials Huddle gave (its secret differs from
+        // --turn-secret, or they expired). Without the relay, a relay-only page cannot connect.
+        if (code !== 401) return;
+        this.turnRefused = true;
+        if (this.relayOnly) this.tellTurnProblem();
       },
     });
     this.peers.set(id, peer);
     return peer;
+  }
+
+  /** Once per call: the relay (TURN) is not usable, so the call cannot connect. */
+  tellTurnProblem() {
+    if (this.turnProblemTold) return;
+    this.turnProblemTold = true;
+    toast(
+      this.turnRefused
+        ? 'The call cannot connect: the relay server (TURN) refused this call’s credentials. Tell the organizer (its secret may not match Huddle’s).'
+        : 'The call could not connect through the relay server (TURN): check its credentials.',
+      { kind: 'error', key: 'call-turn', testid: 'call-turn-error', timeout: 60000 },
+    );
   }
 
   disconnect(id) {
@@ -243,6 +262,8 @@ export class CallManager {
     this.stopTrack('audio');
     this.stopTrack('video');
     this.iceServers = null;
+    this.turnRefused = false;
+    this.turnProblemTold = false;
     clearInterval(this.qualityTimer);
     this.qualityTimer = null;
     this.render();

@@ -20,6 +20,8 @@ export class Peer {
    * @param {() => {audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} o.tracks my tracks
    * @param {(stream: MediaStream) => void} o.onStream the remote stream, once it has a track
    * @param {(state: string) => void} o.onState connection state changes
+   * @param {(code: number) => void} [o.onIceError] a STUN/TURN server's error code (401: refused
+   *   credentials), from icecandidateerror; its URL and text are not passed on (nor logged)
    */
   constructor(o) {
     this.id = o.id;
@@ -45,6 +47,9 @@ export class Peer {
       if (candidate && candidate.candidate) this.queueCandidate(candidate.toJSON());
     };
     this.pc.onconnectionstatechange = () => this.onState(this.pc.connectionState);
+    this.pc.onicecandidateerror = (e) => {
+      if (o.onIceError && typeof e.errorCode === 'number') o.onIceError(e.errorCode);
+    };
     this.pc.onnegotiationneeded = () => this.offer();
     if (!this.polite) {
       this.pc.addTransceiver('audio', { direction: 'sendrecv' });
@@ -130,8 +135,12 @@ export class Peer {
 
   /** Inbound totals for the connection-quality hint and the tests. */
   async stats() {
-    const out = { framesDecoded: 0, audioPacketsReceived: 0, packetsLost: 0, rtt: null, relay: false };
+    const out = {
+      framesDecoded: 0, audioPacketsReceived: 0, packetsLost: 0, rtt: null, relay: false,
+      policy: 'all', localCandidate: null,
+    };
     if (this.closed) return out;
+    out.policy = this.pc.getConfiguration().iceTransportPolicy || 'all';
     const report = await this.pc.getStats();
     let pair = null;
     report.forEach((s) => {
@@ -144,6 +153,7 @@ export class Peer {
       out.rtt = typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime : null;
       const local = report.get(pair.localCandidateId);
       out.relay = !!local && local.candidateType === 'relay';
+      if (local) out.localCandidate = { type: local.candidateType, address: local.address || null, port: local.port || null };
     }
     return out;
   }
