@@ -85,7 +85,7 @@ pub struct Report {
     pub answer_frame_bytes: usize,
     pub candidates_frame_bytes: usize,
     pub signals_sent: u64,
-    /// Signals the server refused (an `error` frame with `refused: "signal"`).
+    /// Signals the server refused: `error` frames during the run (only signals are sent then).
     pub refused: u64,
     pub error_codes: BTreeMap<String, u64>,
     pub delivered: u64,
@@ -672,10 +672,9 @@ async fn negotiate(
                             answer(sh, ws, &from, p).await?;
                         }
                     }
-                    Ok(ServerMsg::Error { code, refused, .. }) => {
-                        if refused.as_deref() == Some("signal") {
-                            sh.c.refused.fetch_add(1, Relaxed);
-                        }
+                    Ok(ServerMsg::Error { code, .. }) => {
+                        // Only signals are sent now; a rate-limit refusal names no frame type.
+                        sh.c.refused.fetch_add(1, Relaxed);
                         bump(&sh.c.errors, code.as_str().to_string());
                     }
                     Ok(_) => {}
