@@ -71,7 +71,8 @@ pub struct Report {
     /// Clients that joined the room and the call (got `call_config` and saw every member join).
     pub in_call: u64,
     pub setup_failed: u64,
-    pub setup_errors: BTreeMap<String, u64>,
+    /// Why clients failed: in setup, or dropped during the run.
+    pub client_errors: BTreeMap<String, u64>,
     /// `join_call` → `call_config`, per client.
     pub call_join_ms: LatencyMs,
     pub pairs: u64,
@@ -122,7 +123,7 @@ struct Counters {
     latency_us: Histogram,
     call_join_us: Histogram,
     errors: Mutex<BTreeMap<String, u64>>,
-    setup_errors: Mutex<BTreeMap<String, u64>>,
+    client_errors: Mutex<BTreeMap<String, u64>>,
 }
 
 fn bump(m: &Mutex<BTreeMap<String, u64>>, k: String) {
@@ -556,19 +557,19 @@ async fn client(sh: Arc<Shared>, room: usize, member: u32, mut rx: watch::Receiv
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
                 sh.c.setup_failed.fetch_add(1, Relaxed);
-                bump(&sh.c.setup_errors, format!("{e:#}"));
+                bump(&sh.c.client_errors, format!("{e:#}"));
                 return;
             }
             Err(_) => {
                 sh.c.setup_failed.fetch_add(1, Relaxed);
-                bump(&sh.c.setup_errors, "setup timed out".into());
+                bump(&sh.c.client_errors, "setup timed out".into());
                 return;
             }
         };
     sh.c.in_call.fetch_add(1, Relaxed);
     if let Err(e) = negotiate(&sh, &mut ws, &me, &others, &mut rx).await {
         sh.c.dropped.fetch_add(1, Relaxed);
-        bump(&sh.c.setup_errors, format!("during the run: {e:#}"));
+        bump(&sh.c.client_errors, format!("during the run: {e:#}"));
         return;
     }
     if tokio::time::timeout(Duration::from_secs(2), ws.close(None))
@@ -576,7 +577,7 @@ async fn client(sh: Arc<Shared>, room: usize, member: u32, mut rx: watch::Receiv
         .is_err()
     {
         // The process is about to drop the socket anyway.
-        bump(&sh.c.setup_errors, "close timed out".into());
+        bump(&sh.c.errors, "close timed out".into());
     }
 }
 
@@ -924,7 +925,7 @@ pub async fn run(cfg: Config) -> Result<Report> {
         clients,
         in_call: c.in_call.load(Relaxed),
         setup_failed: c.setup_failed.load(Relaxed),
-        setup_errors: lock(&c.setup_errors),
+        client_errors: lock(&c.client_errors),
         call_join_ms: LatencyMs::from_us(&c.call_join_us.snapshot()),
         pairs,
         negotiations_per_pair_sec: cfg.negotiations_per_pair_sec,
@@ -1016,8 +1017,8 @@ pub fn table(r: &Report) -> String {
     if !r.error_codes.is_empty() {
         rows.push(("errors", format!("{:?}", r.error_codes)));
     }
-    for (k, v) in &r.setup_errors {
-        rows.push(("  setup error", format!("{v} × {k}")));
+    for (k, v) in &r.client_errors {
+        rows.push(("  client error", format!("{v} × {k}")));
     }
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |c| format!("{c:.1} %"));
     rows.push((
