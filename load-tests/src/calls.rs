@@ -8,8 +8,8 @@
 //! negotiation roles (the higher `member_id` of a pair offers):
 //!
 //! * the offerer sends `{description: offer}` (a Chrome-like audio + video SDP,
-//!   about 5.5 KB) and `{candidates: [3]}`;
-//! * the answerer, on each offer, sends `{description: answer}` (about 4 KB)
+//!   a 5.8 KB frame) and `{candidates: [3]}`;
+//! * the answerer, on each offer, sends `{description: answer}` (4.0 KB)
 //!   and `{candidates: [3]}`.
 //!
 //! Each signal carries a stamp (run, per-pair counter, send time in µs) inside
