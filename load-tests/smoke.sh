@@ -3,7 +3,9 @@
 #
 # Builds huddle-load and huddle (debug), starts huddle on a free loopback port,
 # runs a small fan-out (3 rooms × 4 members, 6 msgs/s for 3 s) and fails unless
-# every client joined, something was delivered, and nothing was lost or duplicated.
+# every client joined, something was delivered, and nothing was lost or duplicated;
+# then a small call-signalling run (2 rooms × 6 members in a video call, 2 s) that
+# fails unless everyone got into the call and every signal arrived once, in order.
 #
 #   bash load-tests/smoke.sh
 set -euo pipefail
@@ -57,6 +59,17 @@ rc=$?
 set -e
 if [[ $rc -ne 0 ]]; then
   echo "smoke: FAILED (huddle-load exit $rc)" >&2
+  tail -n 20 "$WORK/huddle.log" >&2 || true
+  exit 1
+fi
+set +e
+timeout 60 "$TARGET_DIR/debug/huddle-load" call-signalling \
+  --url "$URL" --rooms 2 --members 6 --negotiations-per-sec 1 --duration 2 --drain 5 \
+  --server-pid "$SERVER_PID" --json-out "$WORK/calls.json" --quiet --check
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+  echo "smoke: call-signalling FAILED (huddle-load exit $rc)" >&2
   tail -n 20 "$WORK/huddle.log" >&2 || true
   exit 1
 fi

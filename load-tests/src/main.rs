@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use huddle_load::calls;
 use huddle_load::client::Target;
 use huddle_load::net::Endpoint;
 use huddle_load::rejoin;
@@ -56,6 +57,43 @@ enum Cmd {
         room_size: u32,
         #[command(flatten)]
         common: Common,
+    },
+    /// Calls' WebRTC signalling: R rooms × M members in a video call; every pair renegotiates
+    /// (offer, answer, ICE candidate batches of browser-like sizes) through the server; reports
+    /// relay latency, rate, loss and order.
+    CallSignalling {
+        #[arg(long, default_value_t = 50)]
+        rooms: u32,
+        /// Members per room, all in its call (the video mesh allows 6 cameras).
+        #[arg(long, default_value_t = 6)]
+        members: u32,
+        /// Negotiations per second per pair (each: offer + answer + two candidate batches;
+        /// a member sends 2 × (members − 1) × this frames/s: keep it under --rate-per-sec).
+        #[arg(long, default_value_t = 1.0)]
+        negotiations_per_sec: f64,
+        /// Base URL(s), comma-separated; members are split round-robin across them. Loopback only.
+        #[arg(long, env = "HUDDLE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Seconds of negotiating.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Seconds to wait for in-flight signals after the offers stop.
+        #[arg(long, default_value_t = 5.0)]
+        drain: f64,
+        /// Seconds all members may take to join the room and the call.
+        #[arg(long, default_value_t = 60.0)]
+        setup_timeout: f64,
+        /// Server process id(s) whose CPU to read from /proc.
+        #[arg(long, value_delimiter = ',')]
+        server_pid: Vec<u32>,
+        #[arg(long)]
+        json_out: Option<std::path::PathBuf>,
+        #[arg(long)]
+        quiet: bool,
+        /// Exit with status 2 unless every member got into the call, signals were delivered,
+        /// and none was lost, duplicated, out of order or refused.
+        #[arg(long)]
+        check: bool,
     },
     /// The leave/join memory attack: N connections loop `leave` + `join` on a room with a full
     /// history without reading; reports the server's RSS growth (needs --server-pid).
@@ -317,6 +355,69 @@ fn real_main() -> Result<()> {
         }
         return Ok(());
     }
+    if let Cmd::CallSignalling {
+        rooms,
+        members,
+        negotiations_per_sec,
+        url,
+        duration,
+        drain,
+        setup_timeout,
+        server_pid,
+        json_out,
+        quiet,
+        check,
+    } = &cli.scenario
+    {
+        if !(negotiations_per_sec.is_finite() && *negotiations_per_sec > 0.0) {
+            bail!("--negotiations-per-sec must be > 0");
+        }
+        if *rooms == 0 || *members < 2 {
+            bail!("--rooms must be ≥ 1 and --members ≥ 2");
+        }
+        let cfg = calls::Config {
+            endpoints: Endpoint::parse_list(url)?,
+            rooms: *rooms,
+            members: *members,
+            negotiations_per_pair_sec: *negotiations_per_sec,
+            duration: secs(*duration, "duration")?,
+            drain: secs(*drain, "drain")?,
+            setup_timeout: secs(*setup_timeout, "setup-timeout")?,
+            server_pids: server_pid.clone(),
+            quiet: *quiet,
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("tokio runtime")?;
+        let report = rt.block_on(calls::run(cfg))?;
+        rt.shutdown_timeout(Duration::from_secs(2));
+        print!("{}", calls::table(&report));
+        if let Some(path) = json_out {
+            let json = serde_json::to_string_pretty(&report)?;
+            std::fs::write(path, json + "\n")
+                .with_context(|| format!("write {}", path.display()))?;
+        }
+        if *check {
+            let ok = report.in_call == report.clients
+                && report.delivered > 0
+                && report.lost == 0
+                && report.duplicated == 0
+                && report.out_of_order == 0
+                && report.refused == 0
+                && report.dropped == 0;
+            if !ok {
+                eprintln!(
+                    "check FAILED: in call {}/{}, delivered {}, lost {}, duplicated {}, out of order {}, refused {}, dropped {}",
+                    report.in_call, report.clients, report.delivered, report.lost,
+                    report.duplicated, report.out_of_order, report.refused, report.dropped
+                );
+                std::process::exit(2);
+            }
+            eprintln!("check ok");
+        }
+        return Ok(());
+    }
     let (cfg, common) = match &cli.scenario {
         Cmd::Fanout {
             rooms,
@@ -346,7 +447,9 @@ fn real_main() -> Result<()> {
             let (r, m) = split(*clients, *room_size);
             (config(Scenario::Idle, r, m, 0.0, common)?, common)
         }
-        Cmd::Rejoin { .. } | Cmd::Accounts { .. } => unreachable!("handled above"),
+        Cmd::Rejoin { .. } | Cmd::Accounts { .. } | Cmd::CallSignalling { .. } => {
+            unreachable!("handled above")
+        }
     };
     let scenario = cfg.scenario;
     let rt = tokio::runtime::Builder::new_multi_thread()

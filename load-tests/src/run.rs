@@ -110,7 +110,7 @@ pub struct LatencyMs {
 }
 
 impl LatencyMs {
-    fn from_us(h: &HistSnapshot) -> LatencyMs {
+    pub fn from_us(h: &HistSnapshot) -> LatencyMs {
         let ms = |v: u64| (v as f64 / 1000.0 * 1000.0).round() / 1000.0;
         LatencyMs {
             p50: ms(h.quantile(0.50)),

@@ -7,10 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createServer, connect } from 'node:net';
 import {
   startServer, launchBrowser, newPage, tid, createRoom, joinAsParticipant, joinAsFacilitator,
   memberActions, within,
@@ -145,9 +145,10 @@ test('three pages in one room see and hear each other; mute for everyone; remova
 
 test('the same call with two instances and Redis: two pages on A, one on B', { timeout: 120000 }, async () => {
   const redis = await startRedis();
-  // Redis mode needs a shared database: one SQLite file (allowed on one host).
-  const db = `sqlite://${path.join(mkdtempSync(path.join(tmpdir(), 'huddle-call-')), 'huddle.db')}`;
-  const env = { HUDDLE_REDIS_URL: redis, HUDDLE_DATABASE_URL: db };
+  // Several instances need one database: a SQLite file both use (one host).
+  const dir = mkdtempSync(path.join(tmpdir(), 'huddle-call-redis-'));
+  stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const env = { HUDDLE_REDIS_URL: redis, HUDDLE_DATABASE_URL: `sqlite://${path.join(dir, 'huddle.db')}` };
   const a = await startServer({ env });
   stops.push(() => a.stop());
   const b = await startServer({ env });

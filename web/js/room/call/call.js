@@ -26,7 +26,17 @@ export class CallManager {
     this.meter = null;
     this.localMuted = new Set(); // members I muted for myself only (this page)
     this.relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+    this.preview = null; // my camera before joining (a local check; joining keeps it on)
+    this.audioOnly = false; // I neither send nor receive video
+    this.micId = ''; // chosen devices ('' = the browser's default)
+    this.camId = '';
+    this.devices = { audio: [], video: [] }; // from enumerateDevices (ids are known once allowed)
+    if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      navigator.mediaDevices.addEventListener('devicechange', () => this.refreshDevices());
+    }
     this.qualityTimer = null;
+    this.turnRefused = false; // a TURN server answered 401 to our credentials
+    this.turnProblemTold = false;
   }
 
   // ------------------------------------------------------------ from the server
@@ -125,7 +135,12 @@ export class CallManager {
   join() {
     if (this.inCall) return;
     this.inCall = true;
-    this.app.send({ type: 'join_call', mic: false, camera: false });
+    // A running preview means I turned my camera on: it stays on in the call.
+    const camera = !!this.preview && this.app.state.info.call === 'video' && !this.audioOnly;
+    if (camera) this.video = this.preview;
+    else if (this.preview) this.preview.stop();
+    this.preview = null;
+    this.app.send({ type: 'join_call', mic: false, camera });
     this.startQuality();
     this.render();
   }
@@ -148,9 +163,10 @@ export class CallManager {
       this.stopTrack('audio');
     } else {
       try {
-        const s = await navigator.mediaDevices.getUserMedia({ audio: true });
+        const s = await navigator.mediaDevices.getUserMedia({ audio: this.constraints('audio') });
         this.audio = s.getAudioTracks()[0] || null;
         this.startMeter();
+        this.refreshDevices();
       } catch (e) {
         toast('Your microphone could not be turned on (check the browser’s permission).', { kind: 'error' });
         return;
@@ -167,15 +183,106 @@ export class CallManager {
         toast('This call is audio only.', { kind: 'error' });
         return;
       }
+      if (this.audioOnly) {
+        toast('Audio only is on: turn it off to use your camera.', { kind: 'error' });
+        return;
+      }
       try {
-        const s = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+        const s = await navigator.mediaDevices.getUserMedia({ video: this.constraints('video') });
         this.video = s.getVideoTracks()[0] || null;
+        this.refreshDevices();
       } catch (e) {
         toast('Your camera could not be turned on (check the browser’s permission).', { kind: 'error' });
         return;
       }
     }
     this.tracksChanged();
+  }
+
+  /** Before joining: show my camera here only (nothing is sent). */
+  async togglePreview() {
+    if (this.preview) {
+      this.preview.stop();
+      this.preview = null;
+    } else {
+      try {
+        const s = await navigator.mediaDevices.getUserMedia({ video: this.constraints('video') });
+        this.preview = s.getVideoTracks()[0] || null;
+        this.refreshDevices();
+      } catch (e) {
+        toast('Your camera could not be turned on (check the browser’s permission).', { kind: 'error' });
+      }
+    }
+    this.render();
+  }
+
+  /**
+   * Audio only for me: my camera goes off, and I stop receiving video (each peer connection's
+   * video goes inactive, renegotiated); the others still hear me and I hear them.
+   */
+  toggleAudioOnly() {
+    this.audioOnly = !this.audioOnly;
+    if (this.audioOnly && this.preview) {
+      this.preview.stop();
+      this.preview = null;
+    }
+    if (this.audioOnly && this.video) {
+      this.stopTrack('video');
+      this.tracksChanged();
+    } else {
+      for (const p of this.peers.values()) p.attachTracks();
+      this.render();
+    }
+  }
+
+  /** Use another microphone or camera: a new track, swapped on every sender (no renegotiation). */
+  async chooseDevice(kind, id) {
+    if (kind === 'audio') this.micId = id;
+    else this.camId = id;
+    const live = kind === 'audio' ? this.audio : this.video || this.preview;
+    if (live) {
+      try {
+        const s = await navigator.mediaDevices.getUserMedia({ [kind]: this.constraints(kind) });
+        const t = (kind === 'audio' ? s.getAudioTracks() : s.getVideoTracks())[0];
+        if (!t) throw new Error('no track');
+        if (kind === 'audio') {
+          this.stopTrack('audio');
+          this.audio = t;
+          this.startMeter();
+        } else if (this.video) {
+          this.video.stop();
+          this.video = t;
+        } else {
+          this.preview.stop();
+          this.preview = t;
+        }
+        this.tracksChanged(false);
+      } catch (e) {
+        toast('That device could not be used (check the browser’s permission).', { kind: 'error' });
+      }
+    }
+    this.render();
+  }
+
+  /** getUserMedia constraints for my chosen device of `kind`. */
+  constraints(kind) {
+    if (kind === 'audio') return this.micId ? { deviceId: { exact: this.micId } } : true;
+    return { width: 320, height: 240, ...(this.camId ? { deviceId: { exact: this.camId } } : {}) };
+  }
+
+  /** The microphones and cameras (their ids and names are known once the browser allowed one). */
+  async refreshDevices() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+    try {
+      const list = await navigator.mediaDevices.enumerateDevices();
+      this.devices = {
+        audio: list.filter((d) => d.kind === 'audioinput' && d.deviceId),
+        video: list.filter((d) => d.kind === 'videoinput' && d.deviceId),
+      };
+    } catch (e) {
+      this.devices = { audio: [], video: [] };
+    }
+    this.render();
   }
 
   /** Mute someone for myself only (their audio stops on this page). */
@@ -210,20 +317,38 @@ export class CallManager {
       iceTransportPolicy: this.relayOnly ? 'relay' : undefined,
       send: (data) => this.app.conn && this.app.conn.send({ type: 'signal', to: id, data }),
       tracks: () => ({ audio: this.audio, video: this.video }),
+      receiveVideo: () => !this.audioOnly,
       onStream: (stream) => {
         this.streams.set(id, stream);
         this.render();
       },
       onState: (state) => {
         this.quality.set(id, state === 'connected' ? 'good' : state === 'failed' ? 'failed' : 'connecting');
-        if (state === 'failed' && this.relayOnly) {
-          toast('The call could not connect through the relay server (TURN): check its credentials.', { kind: 'error' });
-        }
+        if (state === 'failed' && (this.relayOnly || this.turnRefused)) this.tellTurnProblem();
         this.render();
+      },
+      onIceError: (code) => {
+        // 401: the TURN server refused the credentials Huddle gave (its secret differs from
+        // --turn-secret, or they expired). Without the relay, a relay-only page cannot connect.
+        if (code !== 401) return;
+        this.turnRefused = true;
+        if (this.relayOnly) this.tellTurnProblem();
       },
     });
     this.peers.set(id, peer);
     return peer;
+  }
+
+  /** Once per call: the relay (TURN) is not usable, so the call cannot connect. */
+  tellTurnProblem() {
+    if (this.turnProblemTold) return;
+    this.turnProblemTold = true;
+    toast(
+      this.turnRefused
+        ? 'The call cannot connect: the relay server (TURN) refused this call’s credentials. Tell the organizer (its secret may not match Huddle’s).'
+        : 'The call could not connect through the relay server (TURN): check its credentials.',
+      { kind: 'error', key: 'call-turn', testid: 'call-turn-error', timeout: 60000 },
+    );
   }
 
   disconnect(id) {
@@ -239,10 +364,14 @@ export class CallManager {
 
   endLocal() {
     this.inCall = false;
+    if (this.preview) this.preview.stop();
+    this.preview = null;
     for (const id of [...this.peers.keys()]) this.disconnect(id);
     this.stopTrack('audio');
     this.stopTrack('video');
     this.iceServers = null;
+    this.turnRefused = false;
+    this.turnProblemTold = false;
     clearInterval(this.qualityTimer);
     this.qualityTimer = null;
     this.render();

@@ -18,14 +18,18 @@ export class Peer {
    * @param {string} [o.iceTransportPolicy] 'all' or 'relay'
    * @param {(data: object) => void} o.send sends a signal's data to this member
    * @param {() => {audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} o.tracks my tracks
+   * @param {() => boolean} [o.receiveVideo] false: audio only (this pair's video goes inactive)
    * @param {(stream: MediaStream) => void} o.onStream the remote stream, once it has a track
    * @param {(state: string) => void} o.onState connection state changes
+   * @param {(code: number) => void} [o.onIceError] a STUN/TURN server's error code (401: refused
+   *   credentials), from icecandidateerror; its URL and text are not passed on (nor logged)
    */
   constructor(o) {
     this.id = o.id;
     this.polite = o.me < o.id;
     this.send = o.send;
     this.tracks = o.tracks;
+    this.receiveVideo = o.receiveVideo || (() => true);
     this.onStream = o.onStream;
     this.onState = o.onState;
     this.makingOffer = false;
@@ -45,6 +49,9 @@ export class Peer {
       if (candidate && candidate.candidate) this.queueCandidate(candidate.toJSON());
     };
     this.pc.onconnectionstatechange = () => this.onState(this.pc.connectionState);
+    this.pc.onicecandidateerror = (e) => {
+      if (o.onIceError && typeof e.errorCode === 'number') o.onIceError(e.errorCode);
+    };
     this.pc.onnegotiationneeded = () => this.offer();
     if (!this.polite) {
       this.pc.addTransceiver('audio', { direction: 'sendrecv' });
@@ -53,14 +60,19 @@ export class Peer {
     }
   }
 
-  /** Put my current tracks (or none) on the senders. */
+  /**
+   * Put my current tracks (or none) on the senders; audio only makes the video inactive both
+   * ways (a direction change: negotiationneeded renegotiates it).
+   */
   attachTracks() {
     const t = this.tracks();
+    const video = this.receiveVideo();
     for (const tr of this.pc.getTransceivers()) {
       const kind = tr.receiver.track && tr.receiver.track.kind;
       if (tr.currentDirection === 'stopped' || !kind) continue;
-      if (tr.direction !== 'sendrecv') tr.direction = 'sendrecv';
-      const want = kind === 'audio' ? t.audio : t.video;
+      const dir = kind === 'video' && !video ? 'inactive' : 'sendrecv';
+      if (tr.direction !== dir) tr.direction = dir;
+      const want = kind === 'audio' ? t.audio : video ? t.video : null;
       if (tr.sender.track !== want) {
         tr.sender.replaceTrack(want || null).catch(() => {});
       }
@@ -130,8 +142,16 @@ export class Peer {
 
   /** Inbound totals for the connection-quality hint and the tests. */
   async stats() {
-    const out = { framesDecoded: 0, audioPacketsReceived: 0, packetsLost: 0, rtt: null, relay: false };
+    const out = {
+      framesDecoded: 0, audioPacketsReceived: 0, packetsLost: 0, rtt: null, relay: false,
+      policy: 'all', localCandidate: null, sending: { audio: null, video: null },
+    };
     if (this.closed) return out;
+    out.policy = this.pc.getConfiguration().iceTransportPolicy || 'all';
+    for (const tr of this.pc.getTransceivers()) {
+      const k = tr.receiver.track && tr.receiver.track.kind;
+      if (k && tr.sender.track) out.sending[k] = tr.sender.track.id;
+    }
     const report = await this.pc.getStats();
     let pair = null;
     report.forEach((s) => {
@@ -144,6 +164,7 @@ export class Peer {
       out.rtt = typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime : null;
       const local = report.get(pair.localCandidateId);
       out.relay = !!local && local.candidateType === 'relay';
+      if (local) out.localCandidate = { type: local.candidateType, address: local.address || null, port: local.port || null };
     }
     return out;
   }

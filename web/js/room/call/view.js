@@ -1,7 +1,9 @@
 // The call panel: the privacy sentence, join/leave, my mic and camera, the video grid (self
 // view + one tile per other member: name, mic state, speaking ring, connection hint), and the
-// facilitators' controls (call mode, mute for everyone, stop video, mute all, give the floor).
-// Keyboard: Alt+M mic, Alt+V camera (shown on the buttons).
+// facilitators' controls (call mode, mute for everyone, stop video, mute all, give the floor);
+// before joining, a camera preview; microphone and camera pickers; audio only for oneself.
+// Keyboard: Alt+M mic, Alt+V camera, Alt+A audio only (shown on the buttons); focus stays on
+// the control it was on across redraws.
 
 import { byTestId as T, h } from '../../dom.js';
 import { isFac, nameOf } from '../../state.js';
@@ -40,7 +42,25 @@ export function renderCall(app, call) {
   }
   if (mode !== 'off') {
     if (!call.inCall) {
-      kids.push(button(mode === 'video' ? 'Join the call' : 'Join the audio call', 'call-join', () => call.join(), { class: 'primary' }));
+      const withCamera = !!call.preview && mode === 'video';
+      kids.push(
+        h(
+          'div',
+          { class: 'row call-controls' },
+          button(mode === 'video' ? `Join the call${withCamera ? ' (camera on)' : ''}` : 'Join the audio call', 'call-join', () => call.join(), { class: 'primary' }),
+          mode === 'video' && !call.audioOnly
+            ? button(call.preview ? 'Stop preview' : 'Preview camera', 'call-preview-toggle', () => call.togglePreview(), { 'aria-pressed': String(!!call.preview) })
+            : null,
+          mode === 'video' ? audioOnlyButton(call) : null,
+        ),
+      );
+      kids.push(devicePickers(call, mode));
+      if (call.preview) {
+        const v = videoFor(call, 'preview', 'Your camera preview');
+        v.muted = true;
+        if ((v.srcObject && v.srcObject.getVideoTracks()[0]) !== call.preview) v.srcObject = new MediaStream([call.preview]);
+        kids.push(h('figure', { class: 'call-tile self call-preview', testid: 'call-preview' }, v, h('figcaption', {}, 'Only you see this preview; joining keeps your camera on.')));
+      }
       kids.push(h('p', { class: 'muted small' }, 'Your microphone and camera stay off until you turn them on.'));
     } else {
       kids.push(
@@ -49,15 +69,57 @@ export function renderCall(app, call) {
           { class: 'row call-controls' },
           button(call.audio ? 'Mute mic (Alt+M)' : 'Unmute mic (Alt+M)', 'call-mic', () => call.toggleMic(), { 'aria-pressed': String(!!call.audio) }),
           mode === 'video'
-            ? button(call.video ? 'Stop camera (Alt+V)' : 'Start camera (Alt+V)', 'call-camera', () => call.toggleCamera(), { 'aria-pressed': String(!!call.video) })
+            ? button(call.video ? 'Stop camera (Alt+V)' : 'Start camera (Alt+V)', 'call-camera', () => call.toggleCamera(), { 'aria-pressed': String(!!call.video), disabled: call.audioOnly })
             : null,
+          mode === 'video' ? audioOnlyButton(call) : null,
           button('Leave call', 'call-leave', () => call.leave()),
         ),
       );
+      kids.push(devicePickers(call, mode));
       kids.push(grid(app, call, fac));
     }
   }
+  // Redraws replace the controls: keep keyboard focus on the same one.
+  const active = document.activeElement;
+  let refocus = null;
+  if (active && active !== panel && panel.contains(active) && active.dataset.testid) {
+    const tileEl = active.closest('[data-member]');
+    refocus = `${tileEl ? `[data-member="${tileEl.dataset.member}"] ` : ''}[data-testid="${active.dataset.testid}"]`;
+  }
   panel.replaceChildren(...kids);
+  if (refocus) {
+    const again = panel.querySelector(refocus);
+    if (again && !again.disabled) again.focus();
+  }
+}
+
+function audioOnlyButton(call) {
+  return button(`${call.audioOnly ? '✓ ' : ''}Audio only (Alt+A)`, 'call-audio-only', () => call.toggleAudioOnly(), {
+    'aria-pressed': String(call.audioOnly),
+    title: 'No video for me: my camera off, and I stop receiving the others’ video',
+  });
+}
+
+/** Microphone and camera choices (listed once the browser allowed one of them). */
+function devicePickers(call, mode) {
+  const pick = (kind, label, testid, current) => {
+    const list = call.devices[kind];
+    if (!list.length) return null;
+    return h(
+      'label',
+      { class: 'call-device' },
+      `${label} `,
+      h(
+        'select',
+        { testid, onchange: (e) => call.chooseDevice(kind, e.target.value) },
+        h('option', { value: '', selected: !current }, 'Default'),
+        ...list.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${label} ${i + 1}`)),
+      ),
+    );
+  };
+  const mic = pick('audio', 'Microphone', 'call-mic-device', call.micId);
+  const cam = mode === 'video' && !call.audioOnly ? pick('video', 'Camera', 'call-camera-device', call.camId) : null;
+  return mic || cam ? h('div', { class: 'row call-devices' }, mic, cam) : null;
 }
 
 function grid(app, call, fac) {
@@ -98,6 +160,7 @@ function tile(app, call, p, fac) {
     for (const t of stream.getAudioTracks()) t.enabled = hear;
   }
   video.muted = !hear;
+  video.hidden = call.audioOnly; // still plays the audio
   const controls = [button(call.localMuted.has(id) ? 'Unmute for me' : 'Mute for me', 'call-mute-me', () => call.toggleLocalMute(id))];
   if (fac) {
     controls.push(
@@ -142,6 +205,9 @@ export function wireCallKeys(call) {
     } else if (e.key === 'v' || e.key === 'V') {
       e.preventDefault();
       call.toggleCamera();
+    } else if (e.key === 'a' || e.key === 'A') {
+      e.preventDefault();
+      call.toggleAudioOnly();
     }
   });
 }
