@@ -131,6 +131,11 @@ test('three pages in one room see and hear each other; mute for everyone; remova
     assert.match(await anaAtB.locator(tid('call-mic-state')).textContent(), /muted/);
     await A.page.locator(tid('call-mic')).filter({ hasText: 'Unmute mic' }).waitFor();
 
+    // Give Ana the floor: her tile is spotlit at Ben's, and a speaker timer runs for everyone.
+    await anaAtF.locator(tid('call-floor')).click();
+    await anaAtB.filter({ hasText: 'has the floor' }).waitFor();
+    await B.page.locator(tid('timer-name')).filter({ hasText: 'Ana has the floor' }).waitFor();
+
     // Remove Ben: his tile disappears at every page.
     const benId = await B.page.evaluate(() => window.__huddle.state().me.member_id);
     await (await memberActions(F.page, 'Ben')).locator(tid('member-remove')).click();

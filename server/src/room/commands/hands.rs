@@ -41,8 +41,20 @@ impl Room {
     pub(in crate::room) fn call_on(&mut self, member_id: String, now: Millis) -> R {
         self.member_idx(&member_id)?;
         self.hands.retain(|h| h != &member_id);
-        self.emit(Audience::All, Event::CalledOn { member_id }, now);
+        // The raise-hand queue feeds the call's floor: called on while in
+        // the call, they have the floor (spotlight) too.
+        let in_call = self.peer(&member_id).is_some();
+        self.emit(
+            Audience::All,
+            Event::CalledOn {
+                member_id: member_id.clone(),
+            },
+            now,
+        );
         self.hands_changed(now);
+        if in_call {
+            self.give_floor(Some(member_id), now)?;
+        }
         Ok(())
     }
 

@@ -558,6 +558,27 @@ fn the_floor_goes_to_a_call_member_and_their_hand_goes_down() {
 }
 
 #[test]
+fn calling_on_a_raised_hand_in_the_call_gives_them_the_floor() {
+    let mut fx = in_call();
+    let c2 = fx.id("c2");
+    fx.ok("c2", ClientMsg::RaiseHand);
+    let out = fx.ok(
+        "f",
+        ClientMsg::CallOn {
+            member_id: c2.clone(),
+        },
+    );
+    assert_eq!(kinds(&out), vec!["called_on", "hands", "floor"]);
+    assert_eq!(fx.snapshot("c1").floor.as_deref(), Some(c2.as_str()));
+    // Someone not in the call is called on as before: the floor stays.
+    fx.add("c3", "Three");
+    let c3 = fx.id("c3");
+    let out = fx.ok("f", ClientMsg::CallOn { member_id: c3 });
+    assert_eq!(kinds(&out), vec!["called_on", "hands"]);
+    assert_eq!(fx.snapshot("c1").floor.as_deref(), Some(c2.as_str()));
+}
+
+#[test]
 fn turning_the_call_off_or_to_audio() {
     let mut fx = in_call();
     let out = set_call(&mut fx, CallMode::Audio);

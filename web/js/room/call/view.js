@@ -166,7 +166,7 @@ function tile(app, call, p, fac) {
     controls.push(
       button('Mute for everyone', 'call-mute-media', () => app.send({ type: 'mute_media', member_id: id }), { disabled: !m.mic }),
       button('Stop video', 'call-stop-video', () => app.send({ type: 'stop_video', member_id: id }), { disabled: !m.camera }),
-      button(floor ? 'Take back the floor' : 'Give the floor', 'call-floor', () => app.send({ type: 'give_floor', member_id: floor ? null : id })),
+      button(floor ? 'Take back the floor' : 'Give the floor', 'call-floor', () => giveFloor(app, floor ? null : id, nameOf(s, id))),
     );
   }
   el.append(
@@ -210,4 +210,16 @@ export function wireCallKeys(call) {
       call.toggleAudioOnly();
     }
   });
+}
+
+/**
+ * Give the floor (spotlight) and, with it, a speaker timer of the timer form's length (so the
+ * room sees how long the floor lasts); taking it back only clears the spotlight.
+ */
+function giveFloor(app, memberId, name) {
+  app.send({ type: 'give_floor', member_id: memberId });
+  if (!memberId) return;
+  const mins = Number(document.querySelector('[data-testid="timer-minutes"]')?.value) || 3;
+  const secs = Math.min(24 * 3600, Math.max(10, Math.round(mins * 60)));
+  app.send({ type: 'timer_start', name: `${name} has the floor`.slice(0, 60), duration_secs: secs });
 }
