@@ -217,6 +217,12 @@ test('facilitator tools, each seen from the room', { timeout: 240000 }, async ()
       const [m, s] = el.querySelector('[data-testid="timer-remaining"]').textContent.split(':').map(Number);
       return m * 60 + s > 150;
     });
+    // A second timer while the first runs (the form once read the running timer's name).
+    await f.locator(`${tid('timer-form')} ${tid('timer-name')}`).fill('Round two');
+    await f.locator(tid('timer-start')).click();
+    await a.locator(tid('timer')).filter({ hasText: 'Round two' }).waitFor();
+    assert.equal(await f.locator(tid('toast-error')).count(), 0);
+    await f.locator(tid('timer')).filter({ hasText: 'Round two' }).locator(tid('timer-cancel')).click();
     await ftimer.locator(tid('timer-cancel')).click();
     await atimer.waitFor({ state: 'detached' });
 

@@ -7,8 +7,11 @@ import { on } from './on.js';
 export function wireTimers(app) {
   on('timer-form', 'submit', (e) => {
     e.preventDefault();
-    const name = T('timer-name').value.trim() || 'Timer';
-    const mins = Number(T('timer-minutes').value);
+    // The form's own fields: a running timer's name also carries the test id
+    // `timer-name`, and comes first in the page.
+    const form = e.currentTarget;
+    const name = form.elements['timer-name'].value.trim() || 'Timer';
+    const mins = Number(form.elements['timer-minutes'].value);
     if (!(mins > 0)) return toast('Give the timer a length in minutes.', { kind: 'error' });
     app.send({ type: 'timer_start', name, duration_secs: Math.max(1, Math.round(mins * 60)) });
   });
