@@ -596,17 +596,35 @@ async fn instances_share_accounts_through_postgres_and_ride_out_its_outage() {
     })
     .await
     .unwrap();
+    // Bounded generously: a restarted Postgres on a loaded 2-core machine
+    // (CI runs browsers beside it) can take seconds to accept connections,
+    // and each pool then swaps its dead connections for new ones.
     let mut back = None;
-    for _ in 0..50 {
+    let mut last = (0, String::new());
+    for _ in 0..300 {
         let r = get_as(&b, "/api/me", &fay_b).await;
         if r.status == 200 {
             back = Some(r);
             break;
         }
+        last = (r.status, r.body);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let back = back.expect("service resumed after Postgres came back");
-    assert_eq!(a.get("/readyz").await.status, 200);
+    let back = back.unwrap_or_else(|| {
+        panic!(
+            "service resumed after Postgres came back; last answer: {last:?}; B's log: {}",
+            b.logs()
+        )
+    });
+    let mut ready = 0;
+    for _ in 0..300 {
+        ready = a.get("/readyz").await.status;
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, 200, "A ready again once Postgres is back");
     let v: Value = back.json();
     assert_eq!(v["id"], fay_id.as_str());
 

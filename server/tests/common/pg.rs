@@ -174,8 +174,11 @@ impl Postgres {
 
     /// Start (again) on the same port and data, waiting until it accepts connections.
     pub fn resume(&self) {
+        // fsync off is safe for a test's kill (the OS keeps what was written);
+        // synchronous_commit must stay on: off, a commit acknowledged just
+        // before an immediate stop is lost, and the outage test sees it.
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             self.port,
             self.dir.path().join("sock").display()
         );
