@@ -58,7 +58,23 @@ impl Person {
         let mut new = Client::connect_url(url, None)
             .await
             .unwrap_or_else(|e| panic!("[{name}] reconnect: {e}"));
-        let (_, end) = new.resume(room, &name, &you, last, &epoch).await;
+        // While the room moves between instances a resume is answered
+        // `unavailable` at once, unheard (the token stays good): retry, as the
+        // web client does, with a bounded backoff.
+        let mut end = new.resume(room, &name, &you, last, &epoch).await.1;
+        for _ in 0..40 {
+            if !matches!(
+                end,
+                ServerMsg::Error {
+                    code: ErrorCode::Unavailable,
+                    ..
+                }
+            ) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            end = new.resume(room, &name, &you, last, &epoch).await.1;
+        }
         assert!(
             matches!(end, ServerMsg::Resumed { .. }),
             "[{name}] expected to resume, got {end:?}"

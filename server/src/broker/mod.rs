@@ -191,6 +191,12 @@ pub enum RoomCmd {
     LiftBar {
         member_id: String,
     },
+    /// A join refused by a stored bar (before it reached the room): the room
+    /// tells its facilitators, as when it refuses a removed member itself.
+    BarredTried {
+        device_hash: Option<String>,
+        account_id: Option<String>,
+    },
 }
 
 /// One frame (serialized once) or control, for an audience.

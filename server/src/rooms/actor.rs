@@ -118,6 +118,10 @@ fn apply(room: &mut Room, cmd: RoomCmd, now: Millis, ice: &IceConfig) -> bool {
         RoomCmd::DeskReply { request_id, reply } => room.desk_reply(&request_id, reply, now),
         RoomCmd::OwnerKey { key_hash } => room.owner_set_key(key_hash, now),
         RoomCmd::LiftBar { member_id } => room.lift_bar(&member_id),
+        RoomCmd::BarredTried {
+            device_hash,
+            account_id,
+        } => room.barred_tried(device_hash.as_deref(), account_id.as_deref(), now),
     }
     false
 }

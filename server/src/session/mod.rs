@@ -260,6 +260,17 @@ pub async fn run(rooms: Arc<Rooms>, socket: WebSocket, ip: IpAddr, account: Opti
                         .await
                 {
                     send(SessionError::Barred, Some("join"));
+                    // The facilitators hear of it, as when the room refuses.
+                    let told = RoomCmd::BarredTried {
+                        device_hash: device_hash.clone(),
+                        account_id: account_id.clone(),
+                    };
+                    let (rooms, rid) = (rooms.clone(), room_id.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = rooms.submit(&rid, told).await {
+                            tracing::debug!(room = %rid, "could not tell the room of a barred join: {e}");
+                        }
+                    });
                     continue;
                 }
                 match room.take() {

@@ -174,6 +174,23 @@ impl Room {
     /// A join from a removed member (found by `is_them` among the removals):
     /// the facilitators hear of it, at most once a minute per person, with
     /// nothing but the name they had. False when no removal matches.
+    /// A join the host refused by a stored bar: the facilitators hear of it
+    /// like of any removed person trying again (once a minute at most).
+    pub fn barred_tried(
+        &mut self,
+        device_hash: Option<&str>,
+        account_id: Option<&str>,
+        now: Millis,
+    ) {
+        self.removed_tried_again(
+            |r| {
+                (device_hash.is_some() && r.device_hash.as_deref() == device_hash)
+                    || (account_id.is_some() && r.account_id.as_deref() == account_id)
+            },
+            now,
+        );
+    }
+
     pub(in crate::room) fn removed_tried_again(
         &mut self,
         is_them: impl Fn(&Removal) -> bool,
