@@ -29,6 +29,9 @@ pub const PRESENCE_EVERY_MS: Millis = 250;
 #[derive(Debug, Clone, Copy, Default)]
 struct Change {
     joined: bool,
+    /// Changed after joining, within the same batch (went offline, raised a
+    /// hand...): told in `updated` even where joins are only counted.
+    touched: bool,
     left: Option<LeaveReason>,
 }
 
@@ -94,7 +97,7 @@ impl Room {
     pub(in crate::room) fn presence_updated(&mut self, i: usize, now: Millis) {
         if self.batching() {
             let id = self.members[i].id.clone();
-            self.presence.note(&id, now, |_| {});
+            self.presence.note(&id, now, |c| c.touched = c.joined);
         } else {
             let member = self.members[i].view(self.lead.as_deref());
             self.emit(Audience::All, Event::MemberUpdated { member }, now);
@@ -156,7 +159,11 @@ impl Room {
             match at.get(id.as_str()) {
                 Some(&i) => {
                     let m = &self.members[i];
-                    if c.left.is_some() || !c.joined {
+                    // Joined in this batch and then went offline or raised a
+                    // hand: every client must know (accepting the rules and
+                    // the like need not be told where joins are only counted).
+                    let told = c.touched && (!m.online() || self.hands.contains(&m.id));
+                    if c.left.is_some() || !c.joined || told {
                         ch.updated.push(m.view(lead));
                     } else if !big || m.role.is_facilitator() {
                         ch.joined.push(m.view(lead));

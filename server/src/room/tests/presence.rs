@@ -376,3 +376,27 @@ fn a_big_rooms_presence_waits_a_moment_unless_another_event_goes_first() {
     assert_eq!(kinds(&out), vec!["members_changed", "chat"]);
     assert_eq!(fx.room.next_deadline(), None);
 }
+
+#[test]
+fn a_member_who_joins_and_drops_in_one_batch_is_told_offline() {
+    // Found by the real-server churn test: joined and dropped before the
+    // batch went out, the member was only counted (as if online).
+    let mut fx = Fx::with(group(), big(3), &["c1", "c2"]);
+    fx.join_raw("c3", "Member c3", None, None).unwrap();
+    fx.join_raw("c4", "Member c4", None, None).unwrap();
+    fx.room.disconnect("c3", fx.now);
+    // Accepting the rules right after joining need not be told.
+    fx.room
+        .handle("c4", ClientMsg::AcceptRules { version: 1 }, fx.now)
+        .unwrap();
+    let out = fx.out();
+    let ch = changes(&out);
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0].count, 5);
+    let updated: Vec<(&str, bool)> = ch[0]
+        .updated
+        .iter()
+        .map(|m| (m.name.as_str(), m.online))
+        .collect();
+    assert_eq!(updated, vec![("Member c3", false)]);
+}
